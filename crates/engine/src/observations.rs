@@ -1,0 +1,225 @@
+//! What the traffic showed, accumulated from events.
+
+use palisade_model::{Contact, Endpoint, Event, IdentityField, MacAddr, Protocol, Timestamp, Transport};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// When something was seen, and how often.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// First time.
+    pub first: Timestamp,
+    /// Last time.
+    pub last: Timestamp,
+    /// Packets.
+    pub packets: u64,
+}
+
+impl Seen {
+    /// A first sighting.
+    pub fn new(first: Timestamp, last: Timestamp, packets: u64) -> Self {
+        Seen { first, last, packets }
+    }
+
+    /// Widens the span and adds the packets.
+    pub fn merge(&mut self, other: Seen) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        self.packets += other.packets;
+    }
+}
+
+/// What is known about one MAC address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MacSeen {
+    /// When.
+    pub seen: Seen,
+    /// Layer-2 protocols it spoke (LLDP, CDP, PROFINET...).
+    pub protocols: BTreeSet<Protocol>,
+    /// It carried traffic of a public (internet) address: it is a router.
+    pub routes_public: bool,
+}
+
+/// What is known about one IP address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpSeen {
+    /// When.
+    pub seen: Seen,
+    /// Protocols it spoke or served.
+    pub protocols: BTreeSet<Protocol>,
+    /// MACs that claimed it in ARP or were given it by DHCP.
+    pub arp_macs: BTreeSet<MacAddr>,
+    /// It was the destination of a frame to the link broadcast address
+    /// while ending in .255: a directed broadcast, not a host.
+    pub directed_broadcast: bool,
+}
+
+/// An IP seen in frames with a MAC (as sender or receiver).
+pub type PairSeen = Seen;
+
+/// Who a fact is about, what and which value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FactKey {
+    /// Subject MAC.
+    pub mac: Option<MacAddr>,
+    /// Subject IP.
+    pub ip: Option<IpAddr>,
+    /// Field.
+    pub field: IdentityField,
+    /// Value.
+    pub value: String,
+}
+
+/// Where and when a fact was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FactSeen {
+    /// Protocol that told us.
+    pub protocol: Protocol,
+    /// When.
+    pub seen: Seen,
+}
+
+/// Everything observed, keyed for merging.
+#[derive(Clone, Debug, Default)]
+pub struct Observations {
+    /// Per MAC.
+    pub macs: hashbrown::HashMap<MacAddr, MacSeen>,
+    /// Per IP.
+    pub ips: hashbrown::HashMap<IpAddr, IpSeen>,
+    /// Per (IP, MAC) pairing.
+    pub pairs: hashbrown::HashMap<(IpAddr, MacAddr), PairSeen>,
+    /// Identity facts.
+    pub facts: hashbrown::HashMap<FactKey, FactSeen>,
+}
+
+/// True for addresses that can be a host: not multicast, broadcast or unspecified.
+fn host_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => !(v4.is_multicast() || v4.is_broadcast() || v4.is_unspecified()),
+        IpAddr::V6(v6) => !(v6.is_multicast() || v6.is_unspecified()),
+    }
+}
+
+impl Observations {
+    /// Takes in a batch of events.
+    pub fn ingest(&mut self, events: &[Event]) {
+        for event in events {
+            match event {
+                Event::Contact(c) => self.contact(c),
+                Event::Identity(f) => {
+                    let key = FactKey {
+                        mac: f.subject.mac.filter(|m| m.is_unicast()),
+                        ip: f.subject.ip.filter(|ip| host_ip(*ip)),
+                        field: f.field,
+                        value: f.value.clone(),
+                    };
+                    if key.mac.is_none() && key.ip.is_none() {
+                        continue;
+                    }
+                    let seen = Seen::new(f.ts, f.ts, 1);
+                    if f.protocol == Protocol::Dhcp {
+                        self.dhcp_client(key.mac, key.ip, seen);
+                    }
+                    self.facts.entry(key).and_modify(|s| s.seen.merge(seen)).or_insert(FactSeen { protocol: f.protocol, seen });
+                }
+                Event::Operation(_) | Event::Violation(_) => {}
+            }
+        }
+    }
+
+    /// A DHCP client is a device even when its frames are not seen (a
+    /// relayed exchange), and the address DHCP gave it is its own.
+    fn dhcp_client(&mut self, mac: Option<MacAddr>, ip: Option<IpAddr>, seen: Seen) {
+        let Some(mac) = mac else { return };
+        let seen = Seen { packets: 0, ..seen };
+        self.macs
+            .entry(mac)
+            .or_insert_with(|| MacSeen { seen, protocols: BTreeSet::new(), routes_public: false })
+            .protocols
+            .insert(Protocol::Dhcp);
+        let Some(ip) = ip else { return };
+        let entry = self.ips.entry(ip).or_insert_with(|| IpSeen {
+            seen,
+            protocols: BTreeSet::new(),
+            arp_macs: BTreeSet::new(),
+            directed_broadcast: false,
+        });
+        entry.arp_macs.insert(mac);
+        entry.protocols.insert(Protocol::Dhcp);
+        self.pairs.entry((ip, mac)).or_insert(seen);
+    }
+
+    fn contact(&mut self, c: &Contact) {
+        let is_arp = c.transport == Transport::Ethernet(0x0806);
+        let layer2 = matches!(c.transport, Transport::Ethernet(_)) && !is_arp;
+        let public = |ep: &Endpoint| ep.ip.is_some_and(|ip| !palisade_model::is_local_ip(ip) && host_ip(ip));
+        let sides = [(c.client, c.client_mac_inbound, c.packets_to_server), (c.server, c.server_mac_inbound, c.packets_to_client)];
+        for (i, (ep, inbound, packets)) in sides.iter().enumerate() {
+            let seen = Seen::new(c.first_seen, c.last_seen, *packets);
+            let routes_public = public(ep);
+            for mac in [ep.mac, *inbound].into_iter().flatten().filter(|m| m.is_unicast()) {
+                let entry = self.macs.entry(mac).or_insert_with(|| MacSeen { seen, protocols: BTreeSet::new(), routes_public: false });
+                entry.seen.merge(seen);
+                entry.routes_public |= routes_public;
+                if layer2 {
+                    entry.protocols.extend(c.protocol);
+                    entry.protocols.extend(c.also.iter());
+                }
+            }
+            let Some(ip) = ep.ip.filter(|ip| host_ip(*ip)) else { continue };
+            let entry = self.ips.entry(ip).or_insert_with(|| IpSeen {
+                seen,
+                protocols: BTreeSet::new(),
+                arp_macs: BTreeSet::new(),
+                directed_broadcast: false,
+            });
+            entry.seen.merge(seen);
+            entry.protocols.extend(c.protocol);
+            entry.protocols.extend(c.also.iter());
+            if is_arp && i == 0 {
+                entry.arp_macs.extend(ep.mac.filter(|m| m.is_unicast()));
+            }
+            if i == 1 && c.link_broadcast && matches!(ip, IpAddr::V4(v4) if v4.octets()[3] == 255) {
+                entry.directed_broadcast = true;
+            }
+            for mac in [ep.mac, *inbound].into_iter().flatten().filter(|m| m.is_unicast()) {
+                self.pairs.entry((ip, mac)).and_modify(|s| s.merge(seen)).or_insert(seen);
+            }
+        }
+    }
+
+    /// Adds another set of observations (for example the stored ones).
+    pub fn merge(&mut self, other: Observations) {
+        for (mac, m) in other.macs {
+            match self.macs.get_mut(&mac) {
+                Some(e) => {
+                    e.seen.merge(m.seen);
+                    e.protocols.extend(m.protocols);
+                    e.routes_public |= m.routes_public;
+                }
+                None => {
+                    self.macs.insert(mac, m);
+                }
+            }
+        }
+        for (ip, i) in other.ips {
+            match self.ips.get_mut(&ip) {
+                Some(e) => {
+                    e.seen.merge(i.seen);
+                    e.protocols.extend(i.protocols);
+                    e.arp_macs.extend(i.arp_macs);
+                    e.directed_broadcast |= i.directed_broadcast;
+                }
+                None => {
+                    self.ips.insert(ip, i);
+                }
+            }
+        }
+        for (k, s) in other.pairs {
+            self.pairs.entry(k).and_modify(|e| e.merge(s)).or_insert(s);
+        }
+        for (k, f) in other.facts {
+            self.facts.entry(k).and_modify(|e| e.seen.merge(f.seen)).or_insert(f);
+        }
+    }
+}

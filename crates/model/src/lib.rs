@@ -1,0 +1,15 @@
+//! Shared vocabularies and event types of Palisade.
+//!
+//! Everything that crosses a crate boundary lives here once: protocol names,
+//! operation kinds, identity fields, addresses, capture timestamps and the
+//! [`Event`] enum that the sensor workers send to the analysis side.
+
+mod addr;
+mod event;
+mod time;
+mod vocab;
+
+pub use addr::{is_local_ip, MacAddr};
+pub use event::{Contact, Endpoint, Event, IdentityFact, Operation, OperationResult, Transport, Violation};
+pub use time::Timestamp;
+pub use vocab::{DeviceType, IdentityField, OperationKind, Protocol, ProtocolSet, ViolationKind};

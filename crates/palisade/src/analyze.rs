@@ -1,0 +1,227 @@
+//! `palisade analyze` and `palisade demo`.
+
+use crate::{output, EXIT_OK, EXIT_PARTIAL};
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use palisade_capture::{expand_inputs, open_input, PacketSource};
+use palisade_engine::{build_inventory, ActivityLog, Observations};
+use palisade_sensor::{run, Opener, PipelineConfig, Progress, RunStats};
+use palisade_store::{AnalysisRecord, SqliteStore, Store};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Arguments of `palisade analyze`.
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    /// Database file (created if missing; more analyses refine the same inventory).
+    #[arg(long, default_value = "palisade.db")]
+    db: PathBuf,
+    /// Capture files (pcap, pcapng, gzip-compressed), directories, or `-` for standard input.
+    inputs: Vec<String>,
+    /// Capture live from this network interface (AF_PACKET ring); Ctrl-C stops.
+    #[arg(long)]
+    interface: Option<String>,
+    /// With --interface: stop after this many seconds.
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+    /// Most live flows per worker before the oldest are evicted.
+    #[arg(long, default_value_t = 500_000)]
+    max_flows: usize,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Builds the openers for the named inputs and the live interface.
+fn openers(args: &AnalyzeArgs, stop: &Arc<AtomicBool>) -> Vec<(String, Opener)> {
+    let mut out: Vec<(String, Opener)> = Vec::new();
+    for input in expand_inputs(&args.inputs) {
+        let name = input.name();
+        out.push((name, Box::new(move || open_input(&input))));
+    }
+    if let Some(iface) = args.interface.clone() {
+        let stop = stop.clone();
+        out.push((iface.clone(), Box::new(move || live_source(&iface, stop))));
+    }
+    out
+}
+
+#[cfg(target_os = "linux")]
+fn live_source(iface: &str, stop: Arc<AtomicBool>) -> Result<Box<dyn PacketSource>, palisade_capture::CaptureError> {
+    let source = palisade_capture::live::LiveSource::open(iface, &Default::default(), stop)?;
+    Ok(Box::new(source))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn live_source(iface: &str, _stop: Arc<AtomicBool>) -> Result<Box<dyn PacketSource>, palisade_capture::CaptureError> {
+    Err(palisade_capture::CaptureError::Live { name: iface.into(), what: "live capture needs Linux".into() })
+}
+
+/// `palisade analyze`.
+pub fn analyze(args: &AnalyzeArgs) -> anyhow::Result<u8> {
+    if args.inputs.is_empty() && args.interface.is_none() {
+        anyhow::bail!("nothing to analyse: name capture files, directories, `-` for standard input, or --interface IFACE");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    if args.interface.is_some() {
+        let flag = stop.clone();
+        ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).context("installing the Ctrl-C handler")?;
+        if let Some(secs) = args.duration {
+            let flag = stop.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(secs));
+                flag.store(true, Ordering::SeqCst);
+            });
+        }
+    }
+    let mut store = SqliteStore::open(&args.db)?;
+    let config = PipelineConfig { workers: args.workers, limits: palisade_flow_limits(args.max_flows) };
+    let summary = analyze_into(&mut store, openers(args, &stop), &config, args.interface.is_some())?;
+    summary.print(args.json)?;
+    Ok(if summary.failed_inputs > 0 { EXIT_PARTIAL } else { EXIT_OK })
+}
+
+fn palisade_flow_limits(max_flows: usize) -> palisade_sensor::TableLimits {
+    palisade_sensor::TableLimits { max_flows: max_flows.max(1), ..Default::default() }
+}
+
+/// What an analysis did, for the summary line.
+pub struct Summary {
+    stats: RunStats,
+    devices: usize,
+    events: usize,
+    elapsed: Duration,
+    failed_inputs: usize,
+}
+
+impl Summary {
+    fn print(&self, json: bool) -> anyhow::Result<()> {
+        let a = &self.stats.analyzer;
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        let mbps = a.bytes as f64 / 1e6 / secs;
+        if json {
+            let value = serde_json::json!({
+                "packets": a.packets,
+                "bytes": a.bytes,
+                "flows": a.flows,
+                "evicted_flows": a.evicted_flows,
+                "decode_errors": a.decode_errors,
+                "devices": self.devices,
+                "events": self.events,
+                "seconds": secs,
+                "mb_per_s": mbps,
+                "inputs": self.stats.inputs.iter().map(|i| serde_json::json!({"name": i.name, "packets": i.packets, "errors": i.errors})).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        } else {
+            eprintln!(
+                "analysed {} packets, {:.1} MB, {} flows, {} devices, {} events in {:.2} s ({:.0} MB/s){}",
+                a.packets,
+                a.bytes as f64 / 1e6,
+                a.flows,
+                self.devices,
+                self.events,
+                secs,
+                mbps,
+                if a.evicted_flows > 0 { format!("; {} flows evicted (raise --max-flows)", a.evicted_flows) } else { String::new() }
+            );
+            for input in self.stats.inputs.iter().filter(|i| !i.errors.is_empty()) {
+                for e in &input.errors {
+                    eprintln!("error: {e}");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the pipeline over `inputs` and stores the merged inventory.
+pub fn analyze_into(store: &mut dyn Store, inputs: Vec<(String, Opener)>, config: &PipelineConfig, live: bool) -> anyhow::Result<Summary> {
+    let names: Vec<String> = inputs.iter().map(|(n, _)| n.clone()).collect();
+    let progress = Arc::new(Progress::default());
+    let bar = progress_bar(live);
+    let started = Instant::now();
+    let mut observations = Observations::default();
+    let mut activity = ActivityLog::default();
+    let ticker = {
+        let (progress, bar) = (progress.clone(), bar.clone());
+        let done = Arc::new(AtomicBool::new(false));
+        let finished = done.clone();
+        let handle = std::thread::spawn(move || {
+            while !finished.load(Ordering::Relaxed) {
+                let total = progress.bytes_total.load(Ordering::Relaxed);
+                if total > 0 {
+                    bar.set_length(total);
+                }
+                bar.set_position(progress.bytes_done.load(Ordering::Relaxed));
+                bar.set_message(format!("{} packets", progress.packets.load(Ordering::Relaxed)));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        (done, handle)
+    };
+    let stats = run(inputs, config, progress, |events| {
+        observations.ingest(events);
+        activity.ingest(events);
+    });
+    activity.sort();
+    ticker.0.store(true, Ordering::Relaxed);
+    let _ = ticker.1.join();
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    let mut merged = store.load_observations()?;
+    merged.merge(observations);
+    let mut inventory = build_inventory(&merged);
+    let errors: Vec<String> = stats.inputs.iter().flat_map(|i| i.errors.iter().cloned()).collect();
+    let record = AnalysisRecord { inputs: names, packets: stats.analyzer.packets, bytes: stats.analyzer.bytes, errors };
+    store.save_analysis(&merged, &mut inventory, &activity, &record)?;
+    let failed_inputs = stats.inputs.iter().filter(|i| !i.errors.is_empty()).count();
+    Ok(Summary { devices: inventory.devices.len(), events: activity.records.len(), stats, elapsed, failed_inputs })
+}
+
+fn progress_bar(live: bool) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::new(0);
+    let template = if live {
+        "{spinner} {elapsed_precise} {msg} {bytes} ({bytes_per_sec})"
+    } else {
+        "{spinner} [{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// `palisade demo`.
+pub fn demo(db: &Path, capture: &Path, duration: u32, json: bool) -> anyhow::Result<u8> {
+    let options = palisade_demo::DemoOptions { duration_secs: duration, ..Default::default() };
+    let file = std::fs::File::create(capture).with_context(|| format!("creating {}", capture.display()))?;
+    let written = palisade_demo::write_demo_capture(&options, std::io::BufWriter::new(file))
+        .with_context(|| format!("writing {}", capture.display()))?;
+    eprintln!("generated {} ({} packets, {:.1} MB of plant traffic)", capture.display(), written.packets, written.bytes as f64 / 1e6);
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", db.display()));
+        if path.exists() {
+            std::fs::remove_file(&path).with_context(|| format!("removing the old demo database {}", path.display()))?;
+        }
+    }
+    let mut store = SqliteStore::open(db)?;
+    let name = capture.display().to_string();
+    let path = capture.to_path_buf();
+    let opener: Opener = Box::new(move || open_input(&palisade_capture::Input::Path(path)));
+    let summary = analyze_into(&mut store, vec![(name, opener)], &PipelineConfig::default(), false)?;
+    summary.print(false)?;
+    output::print_devices(&store.devices()?, json)?;
+    eprintln!("inventory stored in {}; list it again with: palisade devices --db {}", db.display(), db.display());
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,169 @@
+//! The `palisade` command line.
+
+mod analyze;
+mod output;
+
+use clap::{Parser, Subcommand};
+use palisade_store::Store;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code when every input was analysed.
+const EXIT_OK: u8 = 0;
+/// Exit code for a fatal error (nothing was stored).
+const EXIT_FAILED: u8 = 1;
+/// Exit code when the analysis was stored but some inputs had errors.
+const EXIT_PARTIAL: u8 = 3;
+
+/// Palisade: agentless security monitoring for OT/ICS and enterprise IoT networks.
+#[derive(Parser)]
+#[command(name = "palisade", version, about)]
+struct Cli {
+    /// Log level (error, warn, info, debug, trace); PALISADE_LOG overrides.
+    #[arg(long, global = true, default_value = "warn")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse captures (files, directories, `-` for standard input) or a live interface into the inventory.
+    Analyze(analyze::AnalyzeArgs),
+    /// List the device inventory.
+    Devices {
+        /// Database file.
+        #[arg(long, default_value = "palisade.db")]
+        db: PathBuf,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the operations and protocol violations seen on the wire.
+    Events {
+        /// Database file.
+        #[arg(long, default_value = "palisade.db")]
+        db: PathBuf,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Only `operation` or `violation` records.
+        #[arg(long = "type", value_parser = ["operation", "violation"])]
+        record_type: Option<String>,
+        /// Only this protocol (e.g. modbus).
+        #[arg(long)]
+        protocol: Option<String>,
+        /// Only events involving this IP address.
+        #[arg(long)]
+        ip: Option<String>,
+        /// At most this many events.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// List the internet endpoints the site talked to.
+    Endpoints {
+        /// Database file.
+        #[arg(long, default_value = "palisade.db")]
+        db: PathBuf,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a sample plant capture, analyse it into a fresh database and show the inventory.
+    Demo {
+        /// Database file (replaced).
+        #[arg(long, default_value = "palisade-demo.db")]
+        db: PathBuf,
+        /// Where to write the generated capture.
+        #[arg(long, default_value = "palisade-demo.pcap")]
+        capture: PathBuf,
+        /// Seconds of plant traffic to generate.
+        #[arg(long, default_value_t = 600)]
+        duration: u32,
+        /// Print the inventory as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The embedded IEEE MAC vendor registry.
+    Oui {
+        #[command(subcommand)]
+        command: OuiCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OuiCommand {
+    /// Rebuild the compact vendor table from IEEE registry CSV files (oui.csv, mam.csv, oui36.csv, iab.csv).
+    Refresh {
+        /// Output file (the embedded copy is crates/oui/data/oui.tsv.gz; rebuild afterwards).
+        #[arg(long)]
+        out: PathBuf,
+        /// IEEE CSV files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Print the vendor registered for a MAC address.
+    Lookup {
+        /// MAC address, e.g. 00:1b:1b:12:34:56.
+        mac: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = std::env::var("PALISADE_LOG").unwrap_or_else(|_| cli.log_level.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("palisade: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Analyze(args) => analyze::analyze(&args),
+        Command::Devices { db, json } => {
+            let devices = output::open_existing(&db)?.devices()?;
+            output::print_devices(&devices, json)?;
+            Ok(EXIT_OK)
+        }
+        Command::Events { db, json, record_type, protocol, ip, limit } => {
+            if let Some(p) = &protocol {
+                if palisade_model::Protocol::from_name(p).is_none() {
+                    anyhow::bail!(
+                        "unknown protocol {p:?}; known: {}",
+                        palisade_model::Protocol::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+                    );
+                }
+            }
+            let filter = palisade_store::EventFilter { record_type, protocol, ip, limit };
+            let events = output::open_existing(&db)?.events(&filter)?;
+            output::print_events(&events, json)?;
+            Ok(EXIT_OK)
+        }
+        Command::Endpoints { db, json } => {
+            let endpoints = output::open_existing(&db)?.external_endpoints()?;
+            output::print_endpoints(&endpoints, json)?;
+            Ok(EXIT_OK)
+        }
+        Command::Demo { db, capture, duration, json } => analyze::demo(&db, &capture, duration, json),
+        Command::Oui { command: OuiCommand::Refresh { out, inputs } } => {
+            let summary = palisade_oui::refresh(&inputs, &out)?;
+            println!("wrote {} entries to {}", summary.entries, out.display());
+            Ok(EXIT_OK)
+        }
+        Command::Oui { command: OuiCommand::Lookup { mac } } => {
+            let parsed = palisade_model::MacAddr::parse(&mac)
+                .ok_or_else(|| anyhow::anyhow!("{mac:?} is not a MAC address (expected aa:bb:cc:dd:ee:ff)"))?;
+            println!("{}", palisade_oui::vendor(parsed).unwrap_or("(unknown)"));
+            Ok(EXIT_OK)
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! S7comm and S7comm-plus dissectors over the shared real captures.
+
+use palisade_model::{Event, IdentityField, Operation, OperationKind, OperationResult, Protocol, ViolationKind};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Analyses a shared capture, or `None` when the shared data is absent.
+fn events(file: &str) -> Option<Vec<Event>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps").join(file);
+    if !path.exists() {
+        println!("skipped: ../shared/testdata not present");
+        return None;
+    }
+    Some(palisade_sensor::analyze_path_events(&path).expect("capture reads"))
+}
+
+fn ip(text: &str) -> Option<IpAddr> {
+    text.parse().ok()
+}
+
+fn has_fact(events: &[Event], who: &str, field: IdentityField, value: &str) -> bool {
+    events.iter().any(|e| matches!(e, Event::Identity(f) if f.subject.ip == ip(who) && f.field == field && f.value == value))
+}
+
+fn operations(events: &[Event]) -> Vec<&Operation> {
+    events.iter().filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None }).collect()
+}
+
+fn violations(events: &[Event]) -> Vec<(ViolationKind, &str)> {
+    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some((v.kind, v.detail.as_str())) } else { None }).collect()
+}
+
+/// Protocols a host shows through its contacts (primary and carried).
+fn host_protocols(events: &[Event], who: &str) -> Vec<Protocol> {
+    let mut out = Vec::new();
+    for e in events {
+        if let Event::Contact(c) = e {
+            if c.client.ip == ip(who) || c.server.ip == ip(who) {
+                out.extend(c.protocol);
+                out.extend(c.also.iter());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn snap7_s300_identity_and_operations() {
+    let Some(ev) = events("s7comm/icsnpp_s7comm_snap7_s300.pcap") else { return };
+    let plc = "134.217.61.211";
+    for (field, value) in [
+        (IdentityField::OrderNumber, "6ES7 315-2EH14-0AB0"),
+        (IdentityField::Model, "CPU 315-2 PN/DP"),
+        (IdentityField::DeviceName, "S7300/ET200M station_1"),
+        (IdentityField::Description, "PLC_1"),
+        (IdentityField::Serial, "S C-B1U393142011"),
+        (IdentityField::Firmware, "V3.2.7"),
+        (IdentityField::HardwareVersion, "3"),
+        (IdentityField::Vendor, "Siemens"),
+        (IdentityField::Role, "plc"),
+    ] {
+        assert!(has_fact(&ev, plc, field, value), "missing {field} {value}");
+    }
+    assert!(has_fact(&ev, "134.217.61.131", IdentityField::Role, "engineering-workstation"));
+    assert!(!ev
+        .iter()
+        .any(|e| matches!(e, Event::Identity(f) if f.subject.ip == ip("134.217.61.131") && f.field == IdentityField::Serial)));
+
+    let ops = operations(&ev);
+    let find = |kind: OperationKind, target: Option<&str>| {
+        ops.iter().find(|o| o.kind == kind && (target.is_none() || o.target.as_deref() == target)).copied()
+    };
+    for szl in ["SZL 0x0011 index 0x0000", "SZL 0x001c index 0x0000"] {
+        assert_eq!(
+            find(OperationKind::Identify, Some(szl)).map(|o| (o.code, o.result.clone())),
+            Some((0x0401, OperationResult::Success)),
+            "{szl}"
+        );
+    }
+    assert!(find(OperationKind::Diagnostics, Some("SZL 0x0424 index 0x0000")).is_some());
+    assert_eq!(find(OperationKind::ProgramUpload, Some("SDB0")).map(|o| o.result.clone()), Some(OperationResult::Success));
+    assert_eq!(find(OperationKind::ProgramUpload, Some("OB0")).map(|o| o.result.clone()), Some(OperationResult::Error(0xd20c)));
+    assert!(find(OperationKind::TimeSet, Some("clock")).is_some());
+    assert!(find(OperationKind::Read, Some("clock")).is_some());
+    assert_eq!(ops.iter().filter(|o| o.kind == OperationKind::Read && o.code == 4).count(), 2);
+    assert_eq!(ops.iter().filter(|o| o.kind == OperationKind::Write && o.code == 5).count(), 2);
+    assert!(find(OperationKind::Read, Some("M16 len 4")).is_some());
+    assert!(find(OperationKind::ControllerStop, None).is_some());
+    assert!(find(OperationKind::ColdRestart, Some("P_PROGRAM")).is_some());
+    assert!(find(OperationKind::ConfigurationChange, Some("_MODU")).is_some());
+    assert!(ops.iter().all(|o| o.protocol == Protocol::S7comm && o.server.ip == ip(plc)));
+    assert_eq!(violations(&ev), []);
+}
+
+#[test]
+fn wincc_s400_reads() {
+    let Some(ev) = events("s7comm/iti_wincc_s400_production.pcapng") else { return };
+    assert!(has_fact(&ev, "194.250.63.170", IdentityField::Role, "plc"));
+    let ops = operations(&ev);
+    let reads = ops.iter().filter(|o| o.kind == OperationKind::Read && o.code == 4).count();
+    let writes = ops.iter().filter(|o| o.kind == OperationKind::Write && o.code == 5).count();
+    assert!(reads >= 10, "{reads} reads");
+    assert!(writes >= 10, "{writes} writes");
+    assert!(ops.iter().any(|o| o.target.as_deref() == Some("DB74.DBX108.0 len 2, DB76.DBX404.0 len 4, DB81.DBX60.0 len 2")));
+    assert!(ops.iter().all(|o| o.server.ip == ip("194.250.63.170")));
+    // The capture lacks a few bytes before every client segment, so client
+    // requests reach the dissector late: at most one orphan response is flagged.
+    let v = violations(&ev);
+    assert!(v.len() <= 1 && v.iter().all(|(k, _)| *k == ViolationKind::UnexpectedResponse), "{v:?}");
+}
+
+#[test]
+fn s7comm_plus_mixed_with_classic() {
+    let Some(ev) = events("s7comm-plus/icsnpp_s7comm_plus.pcap") else { return };
+    let ops = operations(&ev);
+    let plus: Vec<_> = ops.iter().filter(|o| o.protocol == Protocol::S7commPlus).collect();
+    assert!(plus.iter().any(|o| o.kind == OperationKind::Read && o.code == 0x054c && o.result == OperationResult::Success));
+    assert!(plus.iter().any(|o| o.kind == OperationKind::Write && o.code == 0x0542));
+    assert!(plus.iter().all(|o| o.client.ip == ip("192.168.0.3") && o.server.ip == ip("192.168.0.1")));
+    let classic: Vec<_> = ops.iter().filter(|o| o.protocol == Protocol::S7comm).collect();
+    assert!(classic.iter().any(|o| o.kind == OperationKind::Read && o.target.as_deref() == Some("DB5.DBX0.0 len 8")));
+    assert!(classic.iter().any(|o| o.kind == OperationKind::Session && o.target.as_deref() == Some("tsap 0x0101 rack 0 slot 1")));
+    assert!(classic.iter().all(|o| o.client.ip == ip("192.168.0.33")));
+    assert!(has_fact(&ev, "192.168.0.1", IdentityField::Role, "plc"));
+    let plc = host_protocols(&ev, "192.168.0.1");
+    assert!(plc.contains(&Protocol::S7comm) && plc.contains(&Protocol::S7commPlus), "{plc:?}");
+    assert!(host_protocols(&ev, "192.168.0.3").contains(&Protocol::S7commPlus));
+    assert_eq!(violations(&ev), []);
+}
+
+#[test]
+fn s7_1200_hmi_session() {
+    let Some(ev) = events("s7comm-plus/iti_s7_1200_hmi.pcap") else { return };
+    let (plc, hmi) = ("192.168.25.131", "192.168.25.177");
+    assert!(has_fact(&ev, plc, IdentityField::OrderNumber, "6ES7 211-1BE31-0XB0"));
+    assert!(has_fact(&ev, plc, IdentityField::Firmware, "V3.0"));
+    assert!(has_fact(&ev, plc, IdentityField::Role, "plc"));
+    assert!(has_fact(&ev, hmi, IdentityField::Role, "hmi"));
+    for host in [plc, hmi] {
+        assert_eq!(host_protocols(&ev, host), [Protocol::S7commPlus], "{host}");
+    }
+    let ops = operations(&ev);
+    assert!(ops.iter().any(|o| o.kind == OperationKind::Session && o.code == 0x04ca && o.result == OperationResult::Success));
+    assert!(ops.iter().any(|o| o.kind == OperationKind::Session && o.target.as_deref() == Some("tsap SIMATIC-ROOT-HMI")));
+    assert!(ops.iter().any(|o| o.kind == OperationKind::Read && o.code == 0x054c));
+    assert!(ops.iter().all(|o| o.protocol == Protocol::S7commPlus));
+    assert_eq!(violations(&ev), []);
+}

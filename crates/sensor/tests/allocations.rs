@@ -1,0 +1,78 @@
+//! The steady state of the packet path allocates nothing per packet: once a
+//! flow exists, its further packets (decode, flow lookup, counting, TCP
+//! reassembly) cause no heap allocation.
+
+use palisade_capture::LinkType;
+use palisade_model::Timestamp;
+use palisade_sensor::Analyzer;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// An Ethernet/IPv4/TCP frame (checksums are not checked by the sensor).
+fn tcp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x00, 0x1b, 0x1b, 0, 0, 2, 0x00, 0x80, 0xf4, 0, 0, 1, 0x08, 0x00];
+    let total = (20 + 20 + payload.len()) as u16;
+    f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, 6, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&seq.to_be_bytes());
+    f.extend_from_slice(&0u32.to_be_bytes());
+    f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn established_flows_allocate_nothing() {
+    let mut analyzer = Analyzer::new(Default::default());
+    let payload = [0x11u8; 200];
+    let hosts: Vec<([u8; 4], u16)> = (0..50u8).map(|i| ([10, 0, 0, i + 10], 40000 + u16::from(i))).collect();
+    let mut seq = vec![1000u32; hosts.len()];
+    let mut frames = Vec::new();
+    // Open each flow, then prepare many in-order data segments.
+    for (i, (ip, port)) in hosts.iter().enumerate() {
+        frames.push(tcp_frame(*ip, [10, 0, 1, 1], *port, 5450, seq[i] - 1, 0x02, &[]));
+    }
+    for round in 0..200 {
+        for (i, (ip, port)) in hosts.iter().enumerate() {
+            frames.push(tcp_frame(*ip, [10, 0, 1, 1], *port, 5450, seq[i], 0x18, &payload[..100 + round % 100]));
+            seq[i] += (100 + round % 100) as u32;
+        }
+    }
+    let warm = hosts.len() * 21;
+    let mut ts = 1_700_000_000_000_000_000i64;
+    for f in &frames[..warm] {
+        ts += 1_000_000;
+        analyzer.packet(Timestamp(ts), LinkType::Ethernet, f, f.len() as u32);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for f in &frames[warm..] {
+        ts += 1_000_000;
+        analyzer.packet(Timestamp(ts), LinkType::Ethernet, f, f.len() as u32);
+    }
+    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(during, 0, "{during} allocations for {} steady-state packets", frames.len() - warm);
+}

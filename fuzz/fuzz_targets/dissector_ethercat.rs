@@ -1,0 +1,9 @@
+//! The EtherCAT dissector over arbitrary bytes, as layer-2 frames (and as
+//! streams).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    palisade_protocols::fuzzing::run::<palisade_protocols::ethercat::Ethercat>(data);
+});

@@ -1,0 +1,8 @@
+//! The goose dissector (and its BER reader) over arbitrary bytes, as datagrams and as streams.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    palisade_protocols::fuzzing::run::<palisade_protocols::goose::Goose>(data);
+});
