@@ -73,15 +73,11 @@ fn snap7_s300_identity_and_operations() {
         ops.iter().find(|o| o.kind == kind && (target.is_none() || o.target.as_deref() == target)).copied()
     };
     for szl in ["SZL 0x0011 index 0x0000", "SZL 0x001c index 0x0000"] {
-        assert_eq!(
-            find(OperationKind::Identify, Some(szl)).map(|o| (o.code, o.result.clone())),
-            Some((0x0401, OperationResult::Success)),
-            "{szl}"
-        );
+        assert_eq!(find(OperationKind::Identify, Some(szl)).map(|o| (o.code, o.result)), Some((0x0401, OperationResult::Success)), "{szl}");
     }
     assert!(find(OperationKind::Diagnostics, Some("SZL 0x0424 index 0x0000")).is_some());
-    assert_eq!(find(OperationKind::ProgramUpload, Some("SDB0")).map(|o| o.result.clone()), Some(OperationResult::Success));
-    assert_eq!(find(OperationKind::ProgramUpload, Some("OB0")).map(|o| o.result.clone()), Some(OperationResult::Error(0xd20c)));
+    assert_eq!(find(OperationKind::ProgramUpload, Some("SDB0")).map(|o| o.result), Some(OperationResult::Success));
+    assert_eq!(find(OperationKind::ProgramUpload, Some("OB0")).map(|o| o.result), Some(OperationResult::Error(0xd20c)));
     assert!(find(OperationKind::TimeSet, Some("clock")).is_some());
     assert!(find(OperationKind::Read, Some("clock")).is_some());
     assert_eq!(ops.iter().filter(|o| o.kind == OperationKind::Read && o.code == 4).count(), 2);

@@ -85,6 +85,9 @@ impl Dissector for Http {
             }
             let (next, step) = match side.body {
                 Body::Skip(n) => {
+                    if rest.is_empty() {
+                        return used;
+                    }
                     let take = n.min(rest.len() as u64);
                     (Body::Skip(n - take).normal(), take as usize)
                 }

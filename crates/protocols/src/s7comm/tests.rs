@@ -96,7 +96,7 @@ fn errors_stop_and_unknown_function() {
     ]);
     let ops = operations(&events);
     assert_eq!(ops.len(), 1);
-    assert_eq!((ops[0].kind, ops[0].result.clone()), (OperationKind::ControllerStop, OperationResult::Error(0xd20c)));
+    assert_eq!((ops[0].kind, ops[0].result), (OperationKind::ControllerStop, OperationResult::Error(0xd20c)));
     assert_eq!(violations(&events), [ViolationKind::IllegalFunction, ViolationKind::UnexpectedResponse, ViolationKind::ReservedValue]);
 }
 

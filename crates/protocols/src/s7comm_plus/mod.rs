@@ -216,7 +216,7 @@ mod tests {
         let ops: Vec<_> = events.iter().filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None }).collect();
         assert_eq!(ops.len(), 1);
         assert_eq!(
-            (ops[0].kind, ops[0].code, ops[0].protocol, ops[0].result.clone()),
+            (ops[0].kind, ops[0].code, ops[0].protocol, ops[0].result),
             (OperationKind::Read, 0x054c, Protocol::S7commPlus, OperationResult::Success)
         );
         assert!(events.iter().any(|e| matches!(e, Event::Identity(f) if f.value == "plc" && f.subject.ip == server.ip)));

@@ -283,6 +283,7 @@ pub(crate) fn version_name(v: u16) -> &'static str {
         0x0302 => "tls 1.1",
         0x0303 => "tls 1.2",
         0x0304 => "tls 1.3",
+        0x7f00..=0x7fff => "tls 1.3 draft",
         _ => "tls unknown",
     }
 }
