@@ -1,10 +1,22 @@
 //! Storage. [`Store`] is the interface the rest of Palisade uses;
-//! [`SqliteStore`] is the embedded default (WAL, versioned migrations).
-//! Every analysis is saved in one transaction, so a failure part-way
-//! leaves what was stored before untouched.
+//! [`SqliteStore`] is the embedded default (WAL, versioned migrations) and
+//! [`PgStore`] the PostgreSQL one, with the same tables and answers.
+//! [`ConsoleStore`] adds what the console needs (paged lists, users,
+//! sessions, tokens, sites, settings). Every analysis is saved in one
+//! transaction, so a failure part-way leaves what was stored before
+//! untouched.
 
+mod console;
+mod db;
+mod postgres;
+mod rows;
 mod sqlite;
 
+pub use console::{
+    AnalysisInfo, ApiToken, ConsoleStore, DeviceQuery, DeviceSort, DeviceStats, DeviceSummary, EventQuery, Page, Sensor, SessionRecord,
+    Site, User, UserUpdate,
+};
+pub use postgres::{redact_url, PgStore};
 pub use sqlite::SqliteStore;
 
 use palisade_engine::{ActivityLog, Device, EventRecord, ExternalEndpoint, Inventory, Observations};
@@ -20,6 +32,27 @@ pub enum StoreError {
         /// Underlying error.
         #[source]
         source: rusqlite::Error,
+    },
+    /// The PostgreSQL server could not be reached or used.
+    #[error("database {url}: {source}")]
+    Postgres {
+        /// Database URL, without its password.
+        url: String,
+        /// Underlying error.
+        #[source]
+        source: ::postgres::Error,
+    },
+    /// A request the store cannot answer as asked (a bad cursor, say).
+    #[error("{what}")]
+    Invalid {
+        /// What was wrong.
+        what: String,
+    },
+    /// The change would clash with what is stored (a name taken, say).
+    #[error("{what}")]
+    Conflict {
+        /// What clashed.
+        what: String,
     },
     /// A stored row could not be read back.
     #[error("database {path}: stored data is unreadable ({what}); was it written by a newer Palisade?")]
@@ -87,4 +120,36 @@ pub trait Store {
     fn devices(&self) -> Result<Vec<Device>, StoreError>;
     /// The stored external endpoints.
     fn external_endpoints(&self) -> Result<Vec<ExternalEndpoint>, StoreError>;
+}
+
+/// A store with everything the console uses.
+pub trait Database: Store + ConsoleStore {}
+
+impl<T: Store + ConsoleStore> Database for T {}
+
+/// Where the data lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL URL (`postgres://user@host:port/db`).
+    Postgres(String),
+}
+
+impl Location {
+    /// How the location is shown (a PostgreSQL password is hidden).
+    pub fn display(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres(url) => redact_url(url),
+        }
+    }
+}
+
+/// Opens (creating and migrating if needed) the store at `location`.
+pub fn open(location: &Location) -> Result<Box<dyn Database>, StoreError> {
+    Ok(match location {
+        Location::Sqlite(path) => Box::new(SqliteStore::open(path)?),
+        Location::Postgres(url) => Box::new(PgStore::open(url)?),
+    })
 }

@@ -1,13 +1,12 @@
 //! SQLite storage.
 
+use crate::db::{sqlite_placeholders, Db, Row, Value};
+use crate::rows::{assign_ids, join, parse_device, parse_event, DeviceRow, EventRow, FactRow, IpRow, MacRow, ObservationRows, PairRow};
 use crate::{AnalysisRecord, EventFilter, Store, StoreError};
-use palisade_engine::{
-    ActivityLog, Device, EventRecord, ExternalEndpoint, FactKey, FactSeen, Inventory, IpSeen, MacSeen, Observations, Seen,
-};
-use palisade_model::{IdentityField, MacAddr, Protocol, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension};
-use std::collections::BTreeSet;
-use std::net::IpAddr;
+use palisade_engine::{ActivityLog, Device, EventRecord, ExternalEndpoint, Inventory, Observations};
+use rusqlite::types::ValueRef;
+use rusqlite::{params, params_from_iter, Connection};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Schema migrations, in order; the version is the index plus one.
@@ -36,20 +35,50 @@ CREATE INDEX events_time ON events (time_ns);
 CREATE INDEX events_src ON events (src_ip);
 CREATE INDEX events_dst ON events (dst_ip);
 "#,
+    CONSOLE_MIGRATION,
 ];
+
+/// The console's columns and tables (sorting and filtering devices, sites,
+/// sensors, users, sessions, API tokens, settings).
+const CONSOLE_MIGRATION: &str = r#"
+ALTER TABLE devices ADD COLUMN first_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN last_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN ip TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN ip_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN mac TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN purdue_level INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE devices ADD COLUMN protocols TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN subnet TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN search TEXT NOT NULL DEFAULT '';
+UPDATE devices SET vendor = '' WHERE vendor IS NULL;
+CREATE INDEX devices_type ON devices (type, id);
+CREATE INDEX devices_vendor ON devices (vendor, id);
+CREATE INDEX devices_level ON devices (purdue_level, id);
+CREATE INDEX devices_subnet ON devices (subnet, id);
+CREATE INDEX devices_ip ON devices (ip_key, id);
+CREATE INDEX devices_mac ON devices (mac, id);
+CREATE INDEX devices_name ON devices (name, id);
+CREATE INDEX devices_first ON devices (first_ns, id);
+CREATE INDEX devices_last ON devices (last_ns, id);
+CREATE TABLE sites (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '');
+INSERT INTO sites (name, description) VALUES ('default', 'The network this database watches');
+CREATE TABLE sensors (id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL);
+INSERT INTO sensors (site_id, name, kind) VALUES (1, 'local', 'local');
+CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+                    must_change_password INTEGER NOT NULL, disabled INTEGER NOT NULL, created_at TEXT NOT NULL, last_login TEXT);
+CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL, csrf_token TEXT NOT NULL, created_at INTEGER NOT NULL,
+                       expires_at INTEGER NOT NULL);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE TABLE api_tokens (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+                         created_at TEXT NOT NULL, last_used TEXT);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#;
 
 /// The embedded SQLite store.
 pub struct SqliteStore {
     conn: Connection,
     path: String,
-}
-
-fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
-    items.into_iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
-}
-
-fn protocols(text: &str) -> BTreeSet<Protocol> {
-    text.split(',').filter_map(Protocol::from_name).collect()
 }
 
 impl SqliteStore {
@@ -97,67 +126,106 @@ impl SqliteStore {
     fn corrupt(&self, what: String) -> StoreError {
         StoreError::Corrupt { path: self.path.clone(), what }
     }
+
+    /// Reads the observation tables.
+    fn observation_rows(&self) -> Result<ObservationRows, StoreError> {
+        let e = self.err();
+        let mut rows = ObservationRows::default();
+        let mut stmt = self.conn.prepare("SELECT mac, first_ns, last_ns, packets, protocols, routes_public FROM obs_macs").map_err(&e)?;
+        let mapped = stmt
+            .query_map([], |r| {
+                Ok(MacRow {
+                    mac: r.get(0)?,
+                    first_ns: r.get(1)?,
+                    last_ns: r.get(2)?,
+                    packets: r.get(3)?,
+                    protocols: r.get(4)?,
+                    routes_public: r.get(5)?,
+                })
+            })
+            .map_err(&e)?;
+        rows.macs = mapped.collect::<Result<_, _>>().map_err(&e)?;
+        let mut stmt =
+            self.conn.prepare("SELECT ip, first_ns, last_ns, packets, protocols, arp_macs, directed_broadcast FROM obs_ips").map_err(&e)?;
+        let mapped = stmt
+            .query_map([], |r| {
+                Ok(IpRow {
+                    ip: r.get(0)?,
+                    first_ns: r.get(1)?,
+                    last_ns: r.get(2)?,
+                    packets: r.get(3)?,
+                    protocols: r.get(4)?,
+                    arp_macs: r.get(5)?,
+                    directed_broadcast: r.get(6)?,
+                })
+            })
+            .map_err(&e)?;
+        rows.ips = mapped.collect::<Result<_, _>>().map_err(&e)?;
+        let mut stmt = self.conn.prepare("SELECT ip, mac, first_ns, last_ns, packets FROM obs_pairs").map_err(&e)?;
+        let mapped = stmt
+            .query_map([], |r| Ok(PairRow { ip: r.get(0)?, mac: r.get(1)?, first_ns: r.get(2)?, last_ns: r.get(3)?, packets: r.get(4)? }))
+            .map_err(&e)?;
+        rows.pairs = mapped.collect::<Result<_, _>>().map_err(&e)?;
+        let mut stmt = self.conn.prepare("SELECT mac, ip, field, value, protocol, first_ns, last_ns, count FROM obs_facts").map_err(&e)?;
+        let mapped = stmt
+            .query_map([], |r| {
+                Ok(FactRow {
+                    mac: r.get(0)?,
+                    ip: r.get(1)?,
+                    field: r.get(2)?,
+                    value: r.get(3)?,
+                    protocol: r.get(4)?,
+                    first_ns: r.get(5)?,
+                    last_ns: r.get(6)?,
+                    count: r.get(7)?,
+                })
+            })
+            .map_err(&e)?;
+        rows.facts = mapped.collect::<Result<_, _>>().map_err(&e)?;
+        Ok(rows)
+    }
+}
+
+fn sqlite_value(v: &Value) -> rusqlite::types::Value {
+    match v {
+        Value::Null => rusqlite::types::Value::Null,
+        Value::Int(i) => rusqlite::types::Value::Integer(*i),
+        Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
+    }
+}
+
+impl Db for SqliteStore {
+    fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let e = self.err();
+        let mut stmt = self.conn.prepare_cached(&sqlite_placeholders(sql)).map_err(&e)?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query(params_from_iter(params.iter().map(sqlite_value))).map_err(&e)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(&e)? {
+            let mut row = Vec::with_capacity(columns);
+            for i in 0..columns {
+                row.push(match r.get_ref(i).map_err(&e)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Int(v),
+                    ValueRef::Real(v) => Value::Int(v as i64),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                });
+            }
+            out.push(Row(row));
+        }
+        Ok(out)
+    }
+
+    fn exec(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let e = self.err();
+        let mut stmt = self.conn.prepare_cached(&sqlite_placeholders(sql)).map_err(&e)?;
+        Ok(stmt.execute(params_from_iter(params.iter().map(sqlite_value))).map_err(&e)? as u64)
+    }
 }
 
 impl Store for SqliteStore {
     fn load_observations(&self) -> Result<Observations, StoreError> {
-        let mut obs = Observations::default();
-        let e = self.err();
-        let seen = |r: &rusqlite::Row<'_>, at: usize| -> rusqlite::Result<Seen> {
-            Ok(Seen::new(Timestamp(r.get(at)?), Timestamp(r.get(at + 1)?), r.get::<_, i64>(at + 2)? as u64))
-        };
-        let mut stmt = self.conn.prepare("SELECT mac, first_ns, last_ns, packets, protocols, routes_public FROM obs_macs").map_err(&e)?;
-        let rows =
-            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, seen(r, 1)?, r.get::<_, String>(4)?, r.get::<_, bool>(5)?))).map_err(&e)?;
-        for row in rows {
-            let (mac, seen, protos, routes_public) = row.map_err(&e)?;
-            let mac = MacAddr::parse(&mac).ok_or_else(|| self.corrupt(format!("MAC {mac:?}")))?;
-            obs.macs.insert(mac, MacSeen { seen, protocols: protocols(&protos), routes_public });
-        }
-        let mut stmt =
-            self.conn.prepare("SELECT ip, first_ns, last_ns, packets, protocols, arp_macs, directed_broadcast FROM obs_ips").map_err(&e)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, seen(r, 1)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?, r.get::<_, bool>(6)?))
-            })
-            .map_err(&e)?;
-        for row in rows {
-            let (ip, seen, protos, arp, directed_broadcast) = row.map_err(&e)?;
-            let ip: IpAddr = ip.parse().map_err(|_| self.corrupt(format!("IP {ip:?}")))?;
-            let arp_macs = arp.split(',').filter_map(MacAddr::parse).collect();
-            obs.ips.insert(ip, IpSeen { seen, protocols: protocols(&protos), arp_macs, directed_broadcast });
-        }
-        let mut stmt = self.conn.prepare("SELECT ip, mac, first_ns, last_ns, packets FROM obs_pairs").map_err(&e)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, seen(r, 2)?))).map_err(&e)?;
-        for row in rows {
-            let (ip, mac, seen) = row.map_err(&e)?;
-            let (Ok(ip), Some(mac)) = (ip.parse::<IpAddr>(), MacAddr::parse(&mac)) else {
-                return Err(self.corrupt(format!("address pair {ip:?} {mac:?}")));
-            };
-            obs.pairs.insert((ip, mac), seen);
-        }
-        let mut stmt = self.conn.prepare("SELECT mac, ip, field, value, protocol, first_ns, last_ns, count FROM obs_facts").map_err(&e)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    seen(r, 5)?,
-                ))
-            })
-            .map_err(&e)?;
-        for row in rows {
-            let (mac, ip, field, value, protocol, seen) = row.map_err(&e)?;
-            let (Some(field), Some(protocol)) = (IdentityField::from_name(&field), Protocol::from_name(&protocol)) else {
-                return Err(self.corrupt(format!("fact {field:?} from {protocol:?}")));
-            };
-            let key = FactKey { mac: MacAddr::parse(&mac), ip: ip.parse().ok(), field, value };
-            obs.facts.insert(key, FactSeen { protocol, seen });
-        }
-        Ok(obs)
+        self.observation_rows()?.into_observations().map_err(|what| self.corrupt(what))
     }
 
     fn save_analysis(
@@ -169,88 +237,62 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let e = |source| StoreError::Database { path: path.clone(), source };
+        let rows = ObservationRows::from_observations(obs);
         let tx = self.conn.transaction().map_err(e)?;
         tx.execute_batch("DELETE FROM obs_macs; DELETE FROM obs_ips; DELETE FROM obs_pairs; DELETE FROM obs_facts; DELETE FROM devices; DELETE FROM external_endpoints;")
             .map_err(e)?;
         {
             let mut ins = tx.prepare("INSERT INTO obs_macs VALUES (?1, ?2, ?3, ?4, ?5, ?6)").map_err(e)?;
-            for (mac, m) in &obs.macs {
-                ins.execute(params![
-                    mac.to_string(),
-                    m.seen.first.0,
-                    m.seen.last.0,
-                    m.seen.packets as i64,
-                    join(&m.protocols),
-                    m.routes_public
-                ])
-                .map_err(e)?;
+            for m in &rows.macs {
+                ins.execute(params![m.mac, m.first_ns, m.last_ns, m.packets, m.protocols, m.routes_public]).map_err(e)?;
             }
             let mut ins = tx.prepare("INSERT INTO obs_ips VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").map_err(e)?;
-            for (ip, i) in &obs.ips {
-                ins.execute(params![
-                    ip.to_string(),
-                    i.seen.first.0,
-                    i.seen.last.0,
-                    i.seen.packets as i64,
-                    join(&i.protocols),
-                    join(&i.arp_macs),
-                    i.directed_broadcast
-                ])
-                .map_err(e)?;
+            for i in &rows.ips {
+                ins.execute(params![i.ip, i.first_ns, i.last_ns, i.packets, i.protocols, i.arp_macs, i.directed_broadcast]).map_err(e)?;
             }
             let mut ins = tx.prepare("INSERT INTO obs_pairs VALUES (?1, ?2, ?3, ?4, ?5)").map_err(e)?;
-            for ((ip, mac), s) in &obs.pairs {
-                ins.execute(params![ip.to_string(), mac.to_string(), s.first.0, s.last.0, s.packets as i64]).map_err(e)?;
+            for p in &rows.pairs {
+                ins.execute(params![p.ip, p.mac, p.first_ns, p.last_ns, p.packets]).map_err(e)?;
             }
             let mut ins = tx.prepare("INSERT INTO obs_facts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)").map_err(e)?;
-            for (k, f) in &obs.facts {
-                let mac = k.mac.map(|m| m.to_string()).unwrap_or_default();
-                let ip = k.ip.map(|i| i.to_string()).unwrap_or_default();
-                ins.execute(params![
-                    mac,
-                    ip,
-                    k.field.as_str(),
-                    k.value,
-                    f.protocol.as_str(),
-                    f.seen.first.0,
-                    f.seen.last.0,
-                    f.seen.packets as i64
-                ])
-                .map_err(e)?;
+            for f in &rows.facts {
+                ins.execute(params![f.mac, f.ip, f.field, f.value, f.protocol, f.first_ns, f.last_ns, f.count]).map_err(e)?;
             }
-            let mut next_id: i64 = tx.query_row("SELECT COALESCE(MAX(device_id), 0) + 1 FROM device_keys", [], |r| r.get(0)).map_err(e)?;
-            let mut find = tx.prepare("SELECT device_id FROM device_keys WHERE key = ?1").map_err(e)?;
+            let mut known = HashMap::new();
+            let mut stmt = tx.prepare("SELECT key, device_id FROM device_keys").map_err(e)?;
+            for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(e)? {
+                let (key, id) = row.map_err(e)?;
+                known.insert(key, id);
+            }
             let mut add_key = tx.prepare("INSERT OR REPLACE INTO device_keys (key, device_id) VALUES (?1, ?2)").map_err(e)?;
+            for (key, id) in assign_ids(&mut inventory.devices, &known) {
+                add_key.execute(params![key, id]).map_err(e)?;
+            }
             let mut ins = tx
-                .prepare("INSERT INTO devices (id, first_seen, last_seen, type, vendor, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .prepare(
+                    "INSERT INTO devices (id, first_seen, last_seen, type, vendor, data, first_ns, last_ns, ip, ip_key, mac, name, \
+                     purdue_level, protocols, subnet, search) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                )
                 .map_err(e)?;
-            let mut used = BTreeSet::new();
-            for device in &mut inventory.devices {
-                let mut id = None;
-                for key in &device.keys {
-                    if let Some(found) = find.query_row(params![key], |r| r.get::<_, i64>(0)).optional().map_err(e)? {
-                        if !used.contains(&found) {
-                            id = Some(id.map_or(found, |i: i64| i.min(found)));
-                        }
-                    }
-                }
-                let id = id.unwrap_or_else(|| {
-                    next_id += 1;
-                    next_id - 1
-                });
-                used.insert(id);
-                device.id = id;
-                for key in &device.keys {
-                    add_key.execute(params![key, id]).map_err(e)?;
-                }
-                let data = serde_json::to_string(device).unwrap_or_default();
+            for device in &inventory.devices {
+                let d = DeviceRow::new(device);
                 ins.execute(params![
-                    id,
-                    device.first_seen.to_rfc3339(),
-                    device.last_seen.to_rfc3339(),
-                    device.device_type.as_str(),
-                    device.vendor,
-                    data
+                    d.id,
+                    d.first_seen,
+                    d.last_seen,
+                    d.device_type,
+                    d.vendor,
+                    d.data,
+                    d.first_ns,
+                    d.last_ns,
+                    d.ip,
+                    d.ip_key,
+                    d.mac,
+                    d.name,
+                    d.purdue_level,
+                    d.protocols,
+                    d.subnet,
+                    d.search
                 ])
                 .map_err(e)?;
             }
@@ -261,10 +303,8 @@ impl Store for SqliteStore {
             let mut ins = tx
                 .prepare("INSERT INTO events (time_ns, record_type, protocol, src_ip, dst_ip, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                 .map_err(e)?;
-            for r in &activity.records {
-                let data = serde_json::to_string(r).unwrap_or_default();
-                let (src, dst) = (r.src_ip.map(|i| i.to_string()), r.dst_ip.map(|i| i.to_string()));
-                ins.execute(params![r.time.0, r.record_type, r.protocol.as_str(), src, dst, data]).map_err(e)?;
+            for r in activity.records.iter().map(EventRow::new) {
+                ins.execute(params![r.time_ns, r.record_type, r.protocol, r.src_ip, r.dst_ip, r.data]).map_err(e)?;
             }
             tx.execute(
                 "INSERT INTO analyses (finished_at, inputs, packets, bytes, errors) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -281,8 +321,7 @@ impl Store for SqliteStore {
         let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&e)?;
         let mut out = Vec::new();
         for row in rows {
-            let data = row.map_err(&e)?;
-            out.push(serde_json::from_str(&data).map_err(|err| self.corrupt(format!("device: {err}")))?);
+            out.push(parse_device(&self.path, &row.map_err(&e)?)?);
         }
         Ok(out)
     }
@@ -301,9 +340,7 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (id, data) = row.map_err(&e)?;
-            let mut record: EventRecord = serde_json::from_str(&data).map_err(|err| self.corrupt(format!("event: {err}")))?;
-            record.id = id;
-            out.push(record);
+            out.push(parse_event(&self.path, id, &data)?);
         }
         Ok(out)
     }

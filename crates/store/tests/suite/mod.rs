@@ -1,0 +1,304 @@
+//! The store suite: the same tests run against SQLite and PostgreSQL, so
+//! both backends give the same answers.
+
+use palisade_engine::{build_inventory, ActivityLog, Observations};
+use palisade_model::{
+    Contact, Endpoint, Event, IdentityFact, IdentityField, MacAddr, Operation, OperationKind, OperationResult, Protocol, Timestamp,
+    Transport,
+};
+use palisade_store::{AnalysisRecord, Database, DeviceQuery, DeviceSort, EventQuery, SessionRecord, StoreError, UserUpdate};
+use std::collections::BTreeSet;
+
+/// Opens the backend under test; opening twice gives the same data.
+pub trait Backend {
+    /// Opens (or reopens) the store.
+    fn open(&self) -> Box<dyn Database>;
+}
+
+fn mac(n: u16) -> MacAddr {
+    MacAddr([0, 0x1d, 0x9c, 0, (n >> 8) as u8, n as u8])
+}
+
+fn endpoint(n: u16, port: u16) -> Endpoint {
+    Endpoint { mac: Some(mac(n)), ip: Some(format!("10.0.{}.{}", n / 200, n % 200 + 1).parse().unwrap()), port }
+}
+
+fn contact(client: u16, server: u16, protocol: Protocol, t: i64) -> Event {
+    Event::Contact(Contact {
+        first_seen: Timestamp(t * 1_000_000_000),
+        last_seen: Timestamp((t + 5) * 1_000_000_000),
+        client: endpoint(client, 50000),
+        server: endpoint(server, 502),
+        client_mac_inbound: None,
+        server_mac_inbound: None,
+        transport: Transport::Tcp,
+        protocol: Some(protocol),
+        also: Default::default(),
+        packets_to_server: 3,
+        packets_to_client: 3,
+        bytes_to_server: 200,
+        bytes_to_client: 200,
+        link_broadcast: false,
+    })
+}
+
+fn fact(who: u16, field: IdentityField, value: &str) -> Event {
+    Event::Identity(IdentityFact {
+        ts: Timestamp(1_000_000_000),
+        subject: endpoint(who, 0),
+        protocol: Protocol::Modbus,
+        field,
+        value: value.into(),
+    })
+}
+
+fn write(who: u16, to: u16, t: i64) -> Event {
+    Event::Operation(Operation {
+        ts: Timestamp(t * 1_000_000_000),
+        protocol: Protocol::Modbus,
+        client: endpoint(who, 50000),
+        server: endpoint(to, 502),
+        kind: OperationKind::Write,
+        code: 6,
+        target: Some("holding 1".into()),
+        result: OperationResult::Success,
+        count: 1,
+    })
+}
+
+/// Stores one analysis of `events`, merged with what was stored.
+pub fn save(store: &mut dyn Database, events: &[Event]) {
+    let mut obs = store.load_observations().expect("load");
+    let mut new = Observations::default();
+    new.ingest(events);
+    obs.merge(new);
+    let mut inv = build_inventory(&obs);
+    let mut activity = ActivityLog::default();
+    activity.ingest(events);
+    let run = AnalysisRecord { inputs: vec!["test.pcap".into()], packets: 10, bytes: 1000, errors: vec![] };
+    store.save_analysis(&obs, &mut inv, &activity, &run).expect("save");
+}
+
+/// A small plant: device 0 is an HMI polling PLCs 1..=20 over Modbus (PLCs
+/// 1..=5 named and with a vendor), hosts 21..=40 talk HTTP to server 41.
+fn plant() -> Vec<Event> {
+    let mut events = Vec::new();
+    for plc in 1..=20u16 {
+        events.push(contact(0, plc, Protocol::Modbus, i64::from(plc)));
+        events.push(fact(plc, IdentityField::Role, "plc"));
+        if plc <= 5 {
+            events.push(fact(plc, IdentityField::Hostname, &format!("plc-{plc:02}")));
+            events.push(fact(plc, IdentityField::Vendor, "Acme Controls"));
+        }
+    }
+    for host in 21..=40u16 {
+        events.push(contact(host, 41, Protocol::Http, i64::from(host)));
+    }
+    events.push(write(0, 3, 100));
+    events.push(write(0, 4, 101));
+    events
+}
+
+pub fn devices_survive_reopening_and_keep_their_ids(backend: &dyn Backend) {
+    let mut store = backend.open();
+    save(store.as_mut(), &[contact(1, 2, Protocol::Modbus, 1)]);
+    let first = store.devices().unwrap();
+    assert_eq!(first.len(), 2);
+    drop(store);
+    let mut store = backend.open();
+    save(store.as_mut(), &[contact(3, 4, Protocol::Modbus, 2)]);
+    let second = store.devices().unwrap();
+    assert_eq!(second.len(), 4);
+    for d in &first {
+        let again = second.iter().find(|x| x.macs == d.macs).expect("device still there");
+        assert_eq!(again.id, d.id, "id of {:?} changed", d.macs);
+        assert_eq!(again.protocols, vec![Protocol::Modbus]);
+    }
+    let ids: BTreeSet<i64> = second.iter().map(|d| d.id).collect();
+    assert_eq!(ids, (1..=4).collect());
+    assert_eq!(store.load_observations().unwrap().macs.len(), 4);
+}
+
+fn all_pages(store: &dyn Database, mut query: DeviceQuery) -> Vec<i64> {
+    let mut ids = Vec::new();
+    loop {
+        let page = store.device_page(&query).unwrap();
+        assert!(page.items.len() <= query.limit);
+        ids.extend(page.items.iter().map(|d| d.id));
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => return ids,
+        }
+    }
+}
+
+pub fn device_lists_page_sort_filter_and_search(backend: &dyn Backend) {
+    let mut store = backend.open();
+    save(store.as_mut(), &plant());
+    let all = store.devices().unwrap();
+    assert_eq!(all.len(), 42);
+    let by_id: Vec<i64> = all.iter().map(|d| d.id).collect();
+    assert_eq!(all_pages(store.as_ref(), DeviceQuery { limit: 5, ..Default::default() }), by_id);
+
+    for (name, sort) in DeviceSort::ALL {
+        for descending in [false, true] {
+            let ids = all_pages(store.as_ref(), DeviceQuery { sort: *sort, descending, limit: 4, ..Default::default() });
+            assert_eq!(ids.len(), 42, "sort {name} desc {descending}");
+            let unique: BTreeSet<i64> = ids.iter().copied().collect();
+            assert_eq!(unique.len(), 42, "sort {name} desc {descending} repeats or skips");
+        }
+    }
+    // IP order is numeric: 10.0.0.2 before 10.0.0.10.
+    let ips: Vec<String> = store
+        .device_page(&DeviceQuery { sort: DeviceSort::Ip, limit: 12, ..Default::default() })
+        .unwrap()
+        .items
+        .iter()
+        .map(|d| d.ips[0].to_string())
+        .collect();
+    assert_eq!(ips[..3], ["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
+    assert_eq!(ips[9], "10.0.0.10");
+    let newest = store.device_page(&DeviceQuery { sort: DeviceSort::LastSeen, descending: true, limit: 1, ..Default::default() }).unwrap();
+    assert_eq!(newest.items[0].ips[0].to_string(), "10.0.0.42", "server 41 was seen last");
+
+    let plcs = DeviceQuery { device_type: Some("plc".into()), limit: 50, ..Default::default() };
+    assert_eq!(store.device_page(&plcs).unwrap().items.len(), 20);
+    assert_eq!(store.device_count(&plcs).unwrap(), 20);
+    let level1 = DeviceQuery { purdue_level: Some(1), limit: 50, ..Default::default() };
+    assert_eq!(store.device_count(&level1).unwrap(), 20);
+    let unknown = DeviceQuery { purdue_level: Some(-1), limit: 50, ..Default::default() };
+    assert_eq!(store.device_count(&unknown).unwrap(), 22);
+    let acme = DeviceQuery { vendor: Some("Acme Controls".into()), limit: 50, ..Default::default() };
+    assert_eq!(store.device_count(&acme).unwrap(), 5);
+    let http = DeviceQuery { protocol: Some("http".into()), limit: 50, ..Default::default() };
+    assert_eq!(store.device_count(&http).unwrap(), 21);
+    let search = DeviceQuery { search: Some("PLC-0".into()), limit: 50, ..Default::default() };
+    let names: Vec<String> = store.device_page(&search).unwrap().items.iter().map(|d| d.hostnames[0].clone()).collect();
+    assert_eq!(names, ["plc-01", "plc-02", "plc-03", "plc-04", "plc-05"]);
+    let two_words = DeviceQuery { search: Some("acme plc-03".into()), limit: 50, ..Default::default() };
+    assert_eq!(store.device_count(&two_words).unwrap(), 1);
+    let wildcard = DeviceQuery { search: Some("%".into()), limit: 50, ..Default::default() };
+    assert_eq!(store.device_count(&wildcard).unwrap(), 0, "LIKE wildcards match literally");
+    let subnet = DeviceQuery { subnet: Some("10.0.0.0/24".into()), limit: 50, ..Default::default() };
+    assert_eq!(store.device_count(&subnet).unwrap(), 42);
+
+    let bad = DeviceQuery { cursor: Some("nonsense".into()), limit: 5, ..Default::default() };
+    assert!(matches!(store.device_page(&bad), Err(StoreError::Invalid { .. })));
+    let bad_int = DeviceQuery { sort: DeviceSort::LastSeen, cursor: Some("3.7a".into()), limit: 5, ..Default::default() };
+    assert!(matches!(store.device_page(&bad_int), Err(StoreError::Invalid { .. })));
+
+    let one = store.device(all[3].id).unwrap().expect("device by id");
+    assert_eq!(one, all[3]);
+    assert!(store.device(99_999).unwrap().is_none());
+
+    let stats = store.device_stats().unwrap();
+    assert_eq!(stats.total, 42);
+    assert_eq!(stats.by_type.get("plc"), Some(&20));
+    assert_eq!(stats.by_purdue_level.get("1"), Some(&20));
+    assert_eq!(stats.by_purdue_level.get("unknown"), Some(&22));
+    assert_eq!(stats.top_vendors, [("Rockwell Automation".to_string(), 37), ("Acme Controls".to_string(), 5)], "OUI otherwise");
+    let summaries = store.device_summaries(10).unwrap();
+    assert_eq!(summaries.len(), 10);
+    assert_eq!(summaries[0].subnet, "10.0.0.0/24");
+}
+
+pub fn events_page_newest_first(backend: &dyn Backend) {
+    let mut store = backend.open();
+    save(store.as_mut(), &plant());
+    let page = store.event_page(&EventQuery { limit: 1, ..Default::default() }).unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].dst_ip.unwrap().to_string(), "10.0.0.5");
+    let next = store.event_page(&EventQuery { limit: 1, cursor: page.next_cursor, ..Default::default() }).unwrap();
+    assert_eq!(next.items[0].dst_ip.unwrap().to_string(), "10.0.0.4");
+    assert!(next.next_cursor.is_none());
+    let by_ip = store.event_page(&EventQuery { ips: vec!["10.0.0.4".into()], limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(by_ip.items.len(), 1);
+    let none = store.event_page(&EventQuery { protocol: Some("s7comm".into()), limit: 10, ..Default::default() }).unwrap();
+    assert!(none.items.is_empty());
+    assert_eq!(store.events(&Default::default()).unwrap().len(), 2);
+}
+
+pub fn users_sessions_tokens_and_settings(backend: &dyn Backend) {
+    let store = backend.open();
+    let now = "2026-01-01T00:00:00Z";
+    let admin = store.create_user("admin", "admin", "$argon2id$x", true, now).unwrap();
+    assert!(admin.must_change_password);
+    assert!(matches!(store.create_user("admin", "read-only", "h", false, now), Err(StoreError::Conflict { .. })));
+    let viewer = store.create_user("viewer", "read-only", "h2", false, now).unwrap();
+    assert_eq!(store.users().unwrap().iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["admin", "viewer"]);
+    let (found, hash) = store.user_by_name("admin").unwrap().unwrap();
+    assert_eq!((found.id, hash.as_str()), (admin.id, "$argon2id$x"));
+    assert!(store
+        .update_user(admin.id, &UserUpdate { password_hash: Some("new".into()), must_change_password: Some(false), ..Default::default() })
+        .unwrap());
+    let (again, hash) = store.user_by_name("admin").unwrap().unwrap();
+    assert_eq!((again.must_change_password, hash.as_str()), (false, "new"));
+    assert!(!store.update_user(12345, &UserUpdate { disabled: Some(true), ..Default::default() }).unwrap());
+
+    let session =
+        SessionRecord { token_hash: "abc".into(), user_id: admin.id, csrf_token: "csrf".into(), created_at: 100, expires_at: 200 };
+    store.create_session(&session).unwrap();
+    let (s, u) = store.session("abc", 150).unwrap().expect("live session");
+    assert_eq!((s, u.username.as_str()), (session.clone(), "admin"));
+    assert!(store.session("abc", 200).unwrap().is_none(), "expired");
+    store.delete_sessions_of(admin.id, Some("abc")).unwrap();
+    assert!(store.session("abc", 150).unwrap().is_some(), "kept");
+    store.delete_session("abc").unwrap();
+    assert!(store.session("abc", 150).unwrap().is_none());
+
+    let token = store.create_api_token(viewer.id, "script", "th", now).unwrap();
+    let (t, u) = store.use_api_token("th", "2026-01-02T00:00:00Z").unwrap().expect("token");
+    assert_eq!((t.id, u.role.as_str(), t.last_used.as_deref()), (token.id, "read-only", Some("2026-01-02T00:00:00Z")));
+    assert_eq!(store.api_tokens(Some(viewer.id)).unwrap().len(), 1);
+    assert_eq!(store.api_tokens(Some(admin.id)).unwrap().len(), 0);
+    assert!(store.delete_user(viewer.id).unwrap());
+    assert!(store.use_api_token("th", now).unwrap().is_none(), "tokens go with their user");
+    assert!(!store.delete_api_token(token.id).unwrap());
+
+    store.set_setting("session_hours", "8").unwrap();
+    store.set_setting("session_hours", "12").unwrap();
+    assert_eq!(store.settings().unwrap().get("session_hours").map(String::as_str), Some("12"));
+}
+
+pub fn sites_sensors_and_analyses(backend: &dyn Backend) {
+    let mut store = backend.open();
+    save(store.as_mut(), &[contact(1, 2, Protocol::Modbus, 1)]);
+    let sites = store.sites().unwrap();
+    assert_eq!(sites.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["default"]);
+    let line2 = store.create_site("line 2", "packaging").unwrap();
+    assert_eq!(store.sites().unwrap().len(), 2);
+    assert!(line2.id > sites[0].id);
+    assert!(matches!(store.create_site("line 2", ""), Err(StoreError::Conflict { .. })));
+    let sensors = store.sensors().unwrap();
+    assert_eq!(sensors.len(), 1);
+    assert_eq!((sensors[0].kind.as_str(), sensors[0].analyses, sensors[0].packets), ("local", 1, 10));
+    let analyses = store.analyses(10).unwrap();
+    assert_eq!(analyses[0].inputs, ["test.pcap"]);
+}
+
+/// Declares one `#[test]` per suite test for a backend.
+#[macro_export]
+macro_rules! store_suite {
+    ($backend:expr) => {
+        #[test]
+        fn devices_survive_reopening_and_keep_their_ids() {
+            suite::devices_survive_reopening_and_keep_their_ids(&$backend);
+        }
+        #[test]
+        fn device_lists_page_sort_filter_and_search() {
+            suite::device_lists_page_sort_filter_and_search(&$backend);
+        }
+        #[test]
+        fn events_page_newest_first() {
+            suite::events_page_newest_first(&$backend);
+        }
+        #[test]
+        fn users_sessions_tokens_and_settings() {
+            suite::users_sessions_tokens_and_settings(&$backend);
+        }
+        #[test]
+        fn sites_sensors_and_analyses() {
+            suite::sites_sensors_and_analyses(&$backend);
+        }
+    };
+}
