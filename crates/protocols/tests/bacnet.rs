@@ -1,59 +1,25 @@
 //! BACnet/IP dissector over the shared real captures.
 
 use palisade_model::{Event, IdentityField, Operation, OperationKind, OperationResult, Protocol};
-use std::net::IpAddr;
-use std::path::PathBuf;
+use palisade_sensor::testdata::{self, assert_facts, capture_violations, has_fact, shared_events};
 
-fn events(file: &str) -> Option<Vec<Event>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps/bacnet").join(file);
-    if !path.exists() {
-        println!("skipped: ../shared/testdata not present");
-        return None;
-    }
-    Some(palisade_sensor::analyze_path_events(&path).expect("capture reads"))
+fn operations(events: &[Event]) -> Vec<&Operation> {
+    testdata::operations(events, Protocol::Bacnet)
 }
 
-fn ip(s: &str) -> Option<IpAddr> {
-    Some(s.parse().expect("test address"))
-}
-
-fn has_fact(events: &[Event], host: &str, field: IdentityField, value: &str) -> bool {
-    events.iter().any(|e| matches!(e, Event::Identity(f) if f.subject.ip == ip(host) && f.field == field && f.value == value && f.protocol == Protocol::Bacnet))
-}
-
-fn assert_identity(events: &[Event], host: &str, want: &[(IdentityField, &str)]) {
-    for (field, value) in want {
-        assert!(has_fact(events, host, *field, value), "{host}: missing {field} = {value}");
-    }
-}
-
-fn violations(events: &[Event]) -> Vec<String> {
-    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(format!("{} {}", v.kind, v.detail)) } else { None }).collect()
-}
-
-fn operations(events: &[Event]) -> impl Iterator<Item = &Operation> {
-    events.iter().filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None })
-}
-
-/// True if an operation from `client` to `server` has this kind, service, target and result.
+/// True if a BACnet operation from `client` to `server` has this kind, service, target and result.
 fn has_op(events: &[Event], client: &str, server: &str, kind: OperationKind, code: u32, target: &str, result: OperationResult) -> bool {
-    operations(events).any(|o| {
-        o.client.ip == ip(client)
-            && o.server.ip == ip(server)
-            && o.kind == kind
-            && o.code == code
-            && o.target.as_deref() == Some(target)
-            && o.result == result
-    })
+    testdata::has_op(&operations(events), client, server, kind, code, Some(target), result)
 }
 
 #[test]
 fn icsnpp_services_identity_and_operations() {
-    let Some(ev) = events("icsnpp_bacnet_services.pcap") else { return };
+    let Some(ev) = shared_events("bacnet/icsnpp_bacnet_services.pcap") else { return };
     // The Lithonia SYSC MLX (device 29) answers through 192.168.0.24, an
     // Automated Logic router in front of MS/TP network 3.
-    assert_identity(
+    assert_facts(
         &ev,
+        Protocol::Bacnet,
         "192.168.0.24",
         &[
             (IdentityField::Vendor, "Lithonia Lighting, Inc."),
@@ -67,13 +33,14 @@ fn icsnpp_services_identity_and_operations() {
             (IdentityField::Role, "gateway"),
         ],
     );
-    assert_identity(
+    assert_facts(
         &ev,
+        Protocol::Bacnet,
         "192.168.0.16",
         &[(IdentityField::Vendor, "Acuity Brands Lighting, Inc."), (IdentityField::Role, "building-controller")],
     );
-    assert_identity(&ev, "192.168.0.50", &[(IdentityField::Role, "scada-client")]);
-    assert!(!has_fact(&ev, "192.168.0.50", IdentityField::Model, "SYSC MLX"), "requester got the device's facts");
+    assert_facts(&ev, Protocol::Bacnet, "192.168.0.50", &[(IdentityField::Role, "scada-client")]);
+    assert!(!has_fact(&ev, Protocol::Bacnet, "192.168.0.50", IdentityField::Model, "SYSC MLX"), "requester got the device's facts");
 
     let (c, s) = ("192.168.0.50", "192.168.0.24");
     use OperationKind::*;
@@ -86,19 +53,20 @@ fn icsnpp_services_identity_and_operations() {
     assert!(has_op(&ev, c, s, WarmRestart, 20, "warmstart", Success));
     assert!(has_op(&ev, c, s, ProgramUpload, 6, "file,1", Success));
     assert!(has_op(&ev, c, s, ProgramDownload, 7, "file,0", Success));
-    assert!(operations(&ev).any(|o| o.kind == Read && o.code == 14 && o.result == Success), "no ReadPropertyMultiple");
+    assert!(operations(&ev).iter().any(|o| o.kind == Read && o.code == 14 && o.result == Success), "no ReadPropertyMultiple");
     // 3265 ReadProperty requests; the sink folds repeats within a minute
     // into counts (the last fold of each is still pending at the end).
-    let reads: u32 = operations(&ev).filter(|o| o.code == 12).map(|o| o.count).sum();
+    let reads: u32 = operations(&ev).iter().filter(|o| o.code == 12).map(|o| o.count).sum();
     assert!((3000..=3265).contains(&reads), "{reads} reads");
-    assert_eq!(violations(&ev), Vec::<String>::new());
+    assert_eq!(capture_violations(&ev), Vec::<String>::new());
 }
 
 #[test]
 fn arkime_stack_services() {
-    let Some(ev) = events("arkime_bacnet_stack_services.pcap") else { return };
-    assert_identity(
+    let Some(ev) = shared_events("bacnet/arkime_bacnet_stack_services.pcap") else { return };
+    assert_facts(
         &ev,
+        Protocol::Bacnet,
         "192.168.0.5",
         &[
             (IdentityField::Vendor, "Acuity Brands Lighting, Inc."),
@@ -106,7 +74,7 @@ fn arkime_stack_services() {
             (IdentityField::Role, "building-controller"),
         ],
     );
-    assert_identity(&ev, "192.168.0.13", &[(IdentityField::Vendor, "ASHRAE"), (IdentityField::DeviceName, "SimpleServer")]);
+    assert_facts(&ev, Protocol::Bacnet, "192.168.0.13", &[(IdentityField::Vendor, "ASHRAE"), (IdentityField::DeviceName, "SimpleServer")]);
     use OperationKind::*;
     use OperationResult::{Error, Success};
     // Both peers issue requests; the operation's client is the requester.
@@ -119,10 +87,10 @@ fn arkime_stack_services() {
     // Reject (unrecognized service) is a result, not a violation.
     assert!(has_op(&ev, "192.168.0.5", "192.168.0.13", ProgramDownload, 7, "file,0", Error(9)));
     assert!(has_op(&ev, "192.168.0.13", "192.168.0.255", Identify, 8, "device,61-61", OperationResult::Unknown));
-    assert!(operations(&ev).any(|o| o.kind == TimeSet && o.code == 6));
+    assert!(operations(&ev).iter().any(|o| o.kind == TimeSet && o.code == 6));
     // The bacnet-stack test capture holds one NPDU of version 0x10 and four
     // NPDUs without APDU (Wireshark: "Malformed Packet").
-    let mut v = violations(&ev);
+    let mut v = capture_violations(&ev);
     v.sort();
     assert_eq!(v.len(), 5, "{v:?}");
     assert_eq!(v.iter().filter(|s| s.as_str() == "malformed NPDU without APDU").count(), 4);

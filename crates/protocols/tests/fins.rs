@@ -2,41 +2,8 @@
 //! Zeek/ICSNPP test trace, sent by 10.4.14.102 to 10.130.130.130:9600; the
 //! responses travel the same way, so their sender is 10.4.14.102 too).
 
-use palisade_model::{Event, IdentityField, Operation, OperationKind, OperationResult, Protocol};
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-
-/// The shared capture `file`, or `None` (with a note) when the shared data is absent.
-fn capture(file: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps").join(file);
-    if !path.exists() {
-        println!("skipped: ../shared/testdata not present");
-        return None;
-    }
-    Some(path)
-}
-
-fn analyze(path: &Path) -> Vec<Event> {
-    palisade_sensor::analyze_path_events(path).expect("capture reads")
-}
-
-fn ip(s: &str) -> Option<IpAddr> {
-    Some(s.parse().expect("ip"))
-}
-
-fn has_fact(events: &[Event], host: &str, field: IdentityField, value: &str) -> bool {
-    events.iter().any(|e| {
-        matches!(e, Event::Identity(f) if f.protocol == Protocol::Fins && f.subject.ip == ip(host) && f.field == field && f.value == value)
-    })
-}
-
-fn operations(events: &[Event]) -> Vec<&Operation> {
-    events
-        .iter()
-        .filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None })
-        .filter(|o| o.protocol == Protocol::Fins)
-        .collect()
-}
+use palisade_model::{IdentityField, Operation, OperationKind, OperationResult, Protocol};
+use palisade_sensor::testdata::{has_fact, ip, operations, shared_events, violations};
 
 fn has_op(ops: &[&Operation], kind: OperationKind, code: u32, target: Option<&str>) -> bool {
     ops.iter().any(|o| o.kind == kind && o.code == code && o.target.as_deref() == target)
@@ -44,16 +11,15 @@ fn has_op(ops: &[&Operation], kind: OperationKind, code: u32, target: Option<&st
 
 #[test]
 fn icsnpp_udp_commands_and_controller_data() {
-    let Some(path) = capture("omron-fins/icsnpp_omron_fins_udp.pcap") else { return };
-    let events = analyze(&path);
+    let Some(events) = shared_events("omron-fins/icsnpp_omron_fins_udp.pcap") else { return };
     let (commander, plc) = ("10.4.14.102", "10.130.130.130");
-    assert!(has_fact(&events, commander, IdentityField::Model, "AAAAAAAAAAAAAAAAAAAA"));
-    assert!(has_fact(&events, commander, IdentityField::Firmware, "BBBBBBBBBBBBBBBBBBBB"));
-    assert!(has_fact(&events, commander, IdentityField::Role, "scada-client"));
-    assert!(has_fact(&events, commander, IdentityField::Role, "engineering-workstation"));
-    assert!(has_fact(&events, commander, IdentityField::Role, "plc"));
+    assert!(has_fact(&events, Protocol::Fins, commander, IdentityField::Model, "AAAAAAAAAAAAAAAAAAAA"));
+    assert!(has_fact(&events, Protocol::Fins, commander, IdentityField::Firmware, "BBBBBBBBBBBBBBBBBBBB"));
+    assert!(has_fact(&events, Protocol::Fins, commander, IdentityField::Role, "scada-client"));
+    assert!(has_fact(&events, Protocol::Fins, commander, IdentityField::Role, "engineering-workstation"));
+    assert!(has_fact(&events, Protocol::Fins, commander, IdentityField::Role, "plc"));
 
-    let ops = operations(&events);
+    let ops = operations(&events, Protocol::Fins);
     assert!(ops.iter().all(|o| o.client.ip == ip(commander) && o.server.ip == ip(plc)));
     let reads = ops.iter().filter(|o| o.kind == OperationKind::Read && o.code == 0x0101).count();
     assert_eq!(reads, 19, "one memory area read per area code");
@@ -75,6 +41,5 @@ fn icsnpp_udp_commands_and_controller_data() {
     assert!(forced.contains(&OperationResult::Success), "{forced:?}");
     assert!(has_op(&ops, OperationKind::ConfigurationChange, 0x2601, None));
 
-    let violations = events.iter().filter(|e| matches!(e, Event::Violation(v) if v.protocol == Protocol::Fins)).count();
-    assert_eq!(violations, 0);
+    assert_eq!(violations(&events, Protocol::Fins).len(), 0);
 }

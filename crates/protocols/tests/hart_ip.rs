@@ -2,50 +2,17 @@
 //! talks to a Rosemount WirelessHART gateway (192.168.0.10) over UDP (the
 //! gateway answers from port 5095) and then TCP 5094, among unrelated traffic.
 
-use palisade_model::{Event, IdentityField, Operation, OperationKind, OperationResult, Protocol, ViolationKind};
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use palisade_model::{Event, IdentityField, OperationKind, OperationResult, Protocol, ViolationKind};
+use palisade_sensor::testdata::{fact_values, ip, operations, shared_events, violation_details};
 
-/// The shared capture `file`, or `None` (with a note) when the shared data is absent.
-fn capture(file: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps").join(file);
-    if !path.exists() {
-        println!("skipped: ../shared/testdata not present");
-        return None;
-    }
-    Some(path)
-}
-
-fn analyze(path: &Path) -> Vec<Event> {
-    palisade_sensor::analyze_path_events(path).expect("capture reads")
-}
-
-fn ip(s: &str) -> Option<IpAddr> {
-    Some(s.parse().expect("ip"))
-}
-
+/// The values of the HART-IP facts `field` about `host`.
 fn facts<'a>(events: &'a [Event], host: &str, field: IdentityField) -> Vec<&'a str> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Identity(f) if f.protocol == Protocol::HartIp && f.subject.ip == ip(host) && f.field == field => Some(f.value.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn operations(events: &[Event]) -> Vec<&Operation> {
-    events
-        .iter()
-        .filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None })
-        .filter(|o| o.protocol == Protocol::HartIp)
-        .collect()
+    fact_values(events, Protocol::HartIp, host, field)
 }
 
 #[test]
 fn icsnpp_gateway_identity_and_commands() {
-    let Some(path) = capture("hart-ip/icsnpp_hart_ip.pcap") else { return };
-    let events = analyze(&path);
+    let Some(events) = shared_events("hart-ip/icsnpp_hart_ip.pcap") else { return };
     let (client, gateway) = ("192.168.0.101", "192.168.0.10");
     // Command 0 at polling address 0: manufacturer 38, device type 0x264e, device id 0000d2, software 1.
     assert_eq!(facts(&events, gateway, IdentityField::Vendor), ["Rosemount"]);
@@ -55,7 +22,7 @@ fn icsnpp_gateway_identity_and_commands() {
     assert_eq!(facts(&events, gateway, IdentityField::Role), ["gateway"]);
     assert_eq!(facts(&events, client, IdentityField::Role), ["scada-client"]);
 
-    let ops = operations(&events);
+    let ops = operations(&events, Protocol::HartIp);
     assert!(ops.iter().all(|o| o.client.ip == ip(client) && o.server.ip == ip(gateway)));
     let device = Some("type 0x264e id 0x0000d2");
     for (kind, code) in [
@@ -77,12 +44,5 @@ fn icsnpp_gateway_identity_and_commands() {
     }
 
     // The UDP session moves to the gateway's port 5095: only that is noted.
-    let violations: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Violation(v) if v.protocol == Protocol::HartIp => Some((v.kind, v.detail.as_str())),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(violations, [(ViolationKind::NonStandardPort, "hart-ip on non-standard port 5095")]);
+    assert_eq!(violation_details(&events, Protocol::HartIp), [(ViolationKind::NonStandardPort, "hart-ip on non-standard port 5095")]);
 }

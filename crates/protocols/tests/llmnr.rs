@@ -5,7 +5,8 @@
 //! query for "FILESRV01" to 224.0.0.252 and the unicast answer of the host
 //! that owns the name, plus a reverse (PTR) exchange.
 
-use palisade_model::{Event, IdentityFact, IdentityField, Protocol};
+use palisade_model::{IdentityField, Protocol};
+use palisade_sensor::testdata::{ip_facts, violations};
 use std::net::{IpAddr, Ipv4Addr};
 
 const QUERIER: [u8; 4] = [10, 1, 1, 5];
@@ -97,15 +98,9 @@ fn response_names_the_responder_query_names_nobody() {
     let events = palisade_sensor::analyze_path_events(&path);
     let _ = std::fs::remove_file(&path);
     let events = events.expect("capture reads");
-    let facts: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Identity(IdentityFact { subject, protocol: Protocol::Llmnr, field, value, .. }) => {
-                Some((subject.ip, *field, value.as_str()))
-            }
-            _ => None,
-        })
-        .collect();
-    assert_eq!(facts, vec![(Some(IpAddr::V4(Ipv4Addr::from(RESPONDER))), IdentityField::Hostname, "FILESRV01")]);
-    assert!(!events.iter().any(|e| matches!(e, Event::Violation(v) if v.protocol == Protocol::Llmnr)));
+    assert_eq!(
+        ip_facts(&events, Protocol::Llmnr),
+        vec![(Some(IpAddr::V4(Ipv4Addr::from(RESPONDER))), IdentityField::Hostname, "FILESRV01")]
+    );
+    assert!(violations(&events, Protocol::Llmnr).is_empty());
 }

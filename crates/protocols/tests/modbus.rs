@@ -3,59 +3,21 @@
 //! Expected values come from truth/<capture>.truth.json and from what
 //! `tshark -Y modbus -T fields -e modbus.func_code` shows for each capture.
 
-use palisade_model::{Event, IdentityField, Operation, OperationKind, OperationResult, Protocol, Violation, ViolationKind};
+use palisade_model::{IdentityField, OperationKind, OperationResult, Protocol, ViolationKind};
+use palisade_sensor::testdata::{has_fact, ip, operations, shared_events, violations};
 use std::collections::BTreeSet;
-use std::net::IpAddr;
-use std::path::PathBuf;
-
-/// Analyses a shared capture, or `None` when the shared data is absent.
-fn events(file: &str) -> Option<Vec<Event>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps").join(file);
-    if !path.exists() {
-        println!("skipped: ../shared/testdata not present");
-        return None;
-    }
-    Some(palisade_sensor::analyze_path_events(&path).expect("capture reads"))
-}
-
-fn ip(text: &str) -> Option<IpAddr> {
-    Some(text.parse().expect("ip literal"))
-}
-
-/// True if a Modbus identity fact `field = value` was reported about `host`.
-fn has_fact(ev: &[Event], host: &str, field: IdentityField, value: &str) -> bool {
-    ev.iter().any(|e| matches!(e, Event::Identity(f) if f.protocol == Protocol::Modbus && f.subject.ip == ip(host) && f.field == field && f.value == value))
-}
-
-fn operations(ev: &[Event]) -> Vec<&Operation> {
-    ev.iter()
-        .filter_map(|e| match e {
-            Event::Operation(o) if o.protocol == Protocol::Modbus => Some(o),
-            _ => None,
-        })
-        .collect()
-}
-
-fn violations(ev: &[Event]) -> Vec<&Violation> {
-    ev.iter()
-        .filter_map(|e| match e {
-            Event::Violation(v) if v.protocol == Protocol::Modbus => Some(v),
-            _ => None,
-        })
-        .collect()
-}
 
 #[test]
 fn icsnpp_example_function_codes_and_device_identification() {
-    let Some(ev) = events("modbus/icsnpp_modbus_example.pcap") else { return };
+    let Some(ev) = shared_events("modbus/icsnpp_modbus_example.pcap") else { return };
     // FC 43/14 objects 0, 1 and 2 of the loopback server.
-    assert!(has_fact(&ev, "127.0.0.1", IdentityField::Vendor, "Zeek Modbus Test"));
-    assert!(has_fact(&ev, "127.0.0.1", IdentityField::OrderNumber, "Protocol Parsing is fun!"));
-    assert!(has_fact(&ev, "127.0.0.1", IdentityField::Firmware, "1.2.3.6"));
-    assert!(has_fact(&ev, "3.15.227.20", IdentityField::Role, "controller"));
-    assert!(has_fact(&ev, "192.168.1.6", IdentityField::Role, "scada-client"));
+    assert!(has_fact(&ev, Protocol::Modbus, "127.0.0.1", IdentityField::Vendor, "Zeek Modbus Test"));
+    assert!(has_fact(&ev, Protocol::Modbus, "127.0.0.1", IdentityField::OrderNumber, "Protocol Parsing is fun!"));
+    assert!(has_fact(&ev, Protocol::Modbus, "127.0.0.1", IdentityField::Firmware, "1.2.3.6"));
+    assert!(has_fact(&ev, Protocol::Modbus, "3.15.227.20", IdentityField::Role, "controller"));
+    assert!(has_fact(&ev, Protocol::Modbus, "192.168.1.6", IdentityField::Role, "scada-client"));
 
-    let ops = operations(&ev);
+    let ops = operations(&ev, Protocol::Modbus);
     let local: Vec<_> = ops.iter().filter(|o| o.client.ip == ip("127.0.0.1")).collect();
     // tshark: 23 requests on loopback, the two FC 22 ones identical (folded).
     assert_eq!(local.len(), 22, "{local:#?}");
@@ -83,15 +45,15 @@ fn icsnpp_example_function_codes_and_device_identification() {
     );
     assert_eq!(remote[0].server.ip, ip("3.15.227.20"));
 
-    assert!(violations(&ev).is_empty(), "{:#?}", violations(&ev));
+    assert!(violations(&ev, Protocol::Modbus).is_empty(), "{:#?}", violations(&ev, Protocol::Modbus));
 }
 
 #[test]
 fn ndpi_function_3_polling() {
-    let Some(ev) = events("modbus/ndpi_modbus.pcap") else { return };
-    assert!(has_fact(&ev, "192.168.110.138", IdentityField::Role, "controller"));
-    assert!(has_fact(&ev, "192.168.110.131", IdentityField::Role, "scada-client"));
-    let ops = operations(&ev);
+    let Some(ev) = shared_events("modbus/ndpi_modbus.pcap") else { return };
+    assert!(has_fact(&ev, Protocol::Modbus, "192.168.110.138", IdentityField::Role, "controller"));
+    assert!(has_fact(&ev, Protocol::Modbus, "192.168.110.131", IdentityField::Role, "scada-client"));
+    let ops = operations(&ev, Protocol::Modbus);
     assert!(!ops.is_empty());
     for o in &ops {
         assert_eq!((o.kind, o.code, o.client.ip, o.server.ip), (OperationKind::Read, 3, ip("192.168.110.131"), ip("192.168.110.138")));
@@ -101,25 +63,25 @@ fn ndpi_function_3_polling() {
     // The last four responses carry transaction ids 1-4 while every request
     // before them used id 0 (tshark cannot pair them either): the only
     // violations in this capture.
-    let v = violations(&ev);
+    let v = violations(&ev, Protocol::Modbus);
     assert_eq!(v.len(), 4, "{v:#?}");
     assert!(v.iter().all(|v| v.kind == ViolationKind::UnexpectedResponse && v.client.ip == ip("192.168.110.138")));
 }
 
 #[test]
 fn ndpi_umas_session_with_program_upload() {
-    let Some(ev) = events("modbus/ndpi_umas_modicon.pcap") else { return };
+    let Some(ev) = shared_events("modbus/ndpi_umas_modicon.pcap") else { return };
     let plc = "192.168.63.253";
     let station = "192.168.63.100";
     // UMAS Read ID (0x02) answer of a Modicon Quantum.
-    assert!(has_fact(&ev, plc, IdentityField::Model, "140 CPU 311 10"));
-    assert!(has_fact(&ev, plc, IdentityField::Firmware, "2.70"));
-    assert!(has_fact(&ev, plc, IdentityField::Vendor, "Schneider Electric"));
-    assert!(has_fact(&ev, plc, IdentityField::Role, "controller"));
-    assert!(has_fact(&ev, station, IdentityField::Role, "engineering-workstation"));
-    assert!(has_fact(&ev, station, IdentityField::Hostname, "USER-714E74F21B"));
+    assert!(has_fact(&ev, Protocol::Modbus, plc, IdentityField::Model, "140 CPU 311 10"));
+    assert!(has_fact(&ev, Protocol::Modbus, plc, IdentityField::Firmware, "2.70"));
+    assert!(has_fact(&ev, Protocol::Modbus, plc, IdentityField::Vendor, "Schneider Electric"));
+    assert!(has_fact(&ev, Protocol::Modbus, plc, IdentityField::Role, "controller"));
+    assert!(has_fact(&ev, Protocol::Modbus, station, IdentityField::Role, "engineering-workstation"));
+    assert!(has_fact(&ev, Protocol::Modbus, station, IdentityField::Hostname, "USER-714E74F21B"));
 
-    let ops = operations(&ev);
+    let ops = operations(&ev, Protocol::Modbus);
     assert!(ops.iter().all(|o| o.code == 90 && o.client.ip == ip(station) && o.server.ip == ip(plc)));
     assert!(ops.iter().all(|o| o.target.as_deref().is_some_and(|t| t.starts_with("umas:0x"))));
     assert!(ops.iter().all(|o| o.result == OperationResult::Success), "{ops:#?}");
@@ -136,5 +98,5 @@ fn ndpi_umas_session_with_program_upload() {
         .iter()
         .any(|o| matches!(o.kind, OperationKind::ProgramDownload | OperationKind::ControllerStop | OperationKind::ControllerStart)));
 
-    assert!(violations(&ev).is_empty(), "{:#?}", violations(&ev));
+    assert!(violations(&ev, Protocol::Modbus).is_empty(), "{:#?}", violations(&ev, Protocol::Modbus));
 }

@@ -5,75 +5,40 @@
 //! Both captures are on loopback (client and server share the address), so
 //! facts are checked by address and the operations by server port.
 
-use palisade_model::{Event, IdentityField, Operation, OperationKind, OperationResult, Protocol, Violation};
+use palisade_model::{IdentityField, OperationKind, OperationResult, Protocol};
+use palisade_sensor::testdata::{assert_facts, has_fact, ip, operations, shared_events, violations};
 use std::collections::BTreeSet;
-use std::net::IpAddr;
-use std::path::PathBuf;
-
-/// Analyses a shared capture, or `None` when the shared data is absent.
-fn events(file: &str) -> Option<Vec<Event>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps").join(file);
-    if !path.exists() {
-        println!("skipped: ../shared/testdata not present");
-        return None;
-    }
-    Some(palisade_sensor::analyze_path_events(&path).expect("capture reads"))
-}
-
-fn ip(text: &str) -> Option<IpAddr> {
-    Some(text.parse().expect("ip literal"))
-}
-
-/// True if an OPC UA identity fact `field = value` was reported about `host`.
-fn has_fact(ev: &[Event], host: &str, field: IdentityField, value: &str) -> bool {
-    ev.iter().any(|e| matches!(e, Event::Identity(f) if f.protocol == Protocol::Opcua && f.subject.ip == ip(host) && f.field == field && f.value == value))
-}
-
-fn operations(ev: &[Event]) -> Vec<&Operation> {
-    ev.iter()
-        .filter_map(|e| match e {
-            Event::Operation(o) if o.protocol == Protocol::Opcua => Some(o),
-            _ => None,
-        })
-        .collect()
-}
-
-fn violations(ev: &[Event]) -> Vec<&Violation> {
-    ev.iter()
-        .filter_map(|e| match e {
-            Event::Violation(v) if v.protocol == Protocol::Opcua => Some(v),
-            _ => None,
-        })
-        .collect()
-}
 
 #[test]
 fn python_client_server_session() {
-    let Some(ev) = events("opcua/icsnpp_opcua_python_minimal.pcap") else { return };
+    let Some(ev) = shared_events("opcua/icsnpp_opcua_python_minimal.pcap") else { return };
     let host = "127.0.0.1";
-    for (field, value) in [
-        // CreateSessionResponse endpoint: the server's ApplicationDescription.
-        (IdentityField::ProductName, "urn:freeopcua.github.io:python:server"),
-        (IdentityField::ProductName, "FreeOpcUa Python Server"),
-        (IdentityField::Description, "application uri urn:freeopcua:python:server"),
-        (IdentityField::Service, "opc.tcp://127.0.0.1:4840/freeopcua/server/"),
-        (IdentityField::Description, "opcua server certificate absent"),
-        (IdentityField::Description, "opcua endpoint policy None mode None"),
-        // CreateSessionRequest: the client's.
-        (IdentityField::ProductName, "urn:freeopcua.github.io:client"),
-        (IdentityField::ProductName, "Pure Python Client"),
-        (IdentityField::Description, "application uri urn:freeopcua:client"),
-        // Hello and OpenSecureChannel.
-        (IdentityField::Service, "opc.tcp://localhost:4840/freeopcua/server/"),
-        (IdentityField::Description, "opcua security policy None"),
-        (IdentityField::Description, "opcua security mode None"),
-        (IdentityField::Role, "opcua-server"),
-        (IdentityField::Role, "opcua-client"),
-    ] {
-        assert!(has_fact(&ev, host, field, value), "missing {field} {value}");
-    }
+    assert_facts(
+        &ev,
+        Protocol::Opcua,
+        host,
+        &[
+            // CreateSessionResponse endpoint: the server's ApplicationDescription.
+            (IdentityField::ProductName, "urn:freeopcua.github.io:python:server"),
+            (IdentityField::ProductName, "FreeOpcUa Python Server"),
+            (IdentityField::Description, "application uri urn:freeopcua:python:server"),
+            (IdentityField::Service, "opc.tcp://127.0.0.1:4840/freeopcua/server/"),
+            (IdentityField::Description, "opcua server certificate absent"),
+            (IdentityField::Description, "opcua endpoint policy None mode None"),
+            // CreateSessionRequest: the client's.
+            (IdentityField::ProductName, "urn:freeopcua.github.io:client"),
+            (IdentityField::ProductName, "Pure Python Client"),
+            (IdentityField::Description, "application uri urn:freeopcua:client"),
+            // Hello and OpenSecureChannel.
+            (IdentityField::Service, "opc.tcp://localhost:4840/freeopcua/server/"),
+            (IdentityField::Description, "opcua security policy None"),
+            (IdentityField::Description, "opcua security mode None"),
+            (IdentityField::Role, "opcua-server"),
+            (IdentityField::Role, "opcua-client"),
+        ],
+    );
 
-    let ops = operations(&ev);
+    let ops = operations(&ev, Protocol::Opcua);
     assert!(ops.iter().all(|o| o.server.port == 4840 && o.client.port == 63146), "{ops:#?}");
     // tshark: OPN 446, then 461 467 527 554 554 473, CLO 452; 0 is the Hello.
     let codes: BTreeSet<u32> = ops.iter().map(|o| o.code).collect();
@@ -88,31 +53,31 @@ fn python_client_server_session() {
     // CloseSecureChannel has no response.
     assert_eq!(find(452), Some((OperationKind::Session, Some("close secure channel"), OperationResult::Unknown)));
 
-    assert!(violations(&ev).is_empty(), "{:#?}", violations(&ev));
+    assert!(violations(&ev, Protocol::Opcua).is_empty(), "{:#?}", violations(&ev, Protocol::Opcua));
 }
 
 #[test]
 fn open62541_discovery_services() {
-    let Some(ev) = events("opcua/icsnpp_opcua_open62541_discovery.pcap") else { return };
+    let Some(ev) = shared_events("opcua/icsnpp_opcua_open62541_discovery.pcap") else { return };
     let lo = "127.0.0.1";
     let lan = "192.168.224.105";
     // The three ApplicationUris and the ProductUri of the truth file: the
     // registering server (RegisterServer2Request) and the discovery server
     // (FindServersResponse) on loopback, the server of GetEndpoints on the LAN address.
-    assert!(has_fact(&ev, lo, IdentityField::Description, "application uri urn:open62541.example.server_register"));
-    assert!(has_fact(&ev, lo, IdentityField::Description, "application uri urn:open62541.example.local_discovery_server"));
-    assert!(has_fact(&ev, lan, IdentityField::Description, "application uri urn:open62541.server.application"));
+    assert!(has_fact(&ev, Protocol::Opcua, lo, IdentityField::Description, "application uri urn:open62541.example.server_register"));
+    assert!(has_fact(&ev, Protocol::Opcua, lo, IdentityField::Description, "application uri urn:open62541.example.local_discovery_server"));
+    assert!(has_fact(&ev, Protocol::Opcua, lan, IdentityField::Description, "application uri urn:open62541.server.application"));
     for host in [lo, lan] {
-        assert!(has_fact(&ev, host, IdentityField::ProductName, "http://open62541.org"));
-        assert!(has_fact(&ev, host, IdentityField::ProductName, "open62541-based OPC UA Application"));
-        assert!(has_fact(&ev, host, IdentityField::Description, "opcua security policy None"));
-        assert!(has_fact(&ev, host, IdentityField::Role, "opcua-server"));
+        assert!(has_fact(&ev, Protocol::Opcua, host, IdentityField::ProductName, "http://open62541.org"));
+        assert!(has_fact(&ev, Protocol::Opcua, host, IdentityField::ProductName, "open62541-based OPC UA Application"));
+        assert!(has_fact(&ev, Protocol::Opcua, host, IdentityField::Description, "opcua security policy None"));
+        assert!(has_fact(&ev, Protocol::Opcua, host, IdentityField::Role, "opcua-server"));
     }
-    assert!(has_fact(&ev, lo, IdentityField::Service, "opc.tcp://localhost:4840"));
-    assert!(has_fact(&ev, lan, IdentityField::Service, "opc.tcp://Maui-16714:4840/"));
-    assert!(has_fact(&ev, lan, IdentityField::Description, "opcua endpoint policy None mode None"));
+    assert!(has_fact(&ev, Protocol::Opcua, lo, IdentityField::Service, "opc.tcp://localhost:4840"));
+    assert!(has_fact(&ev, Protocol::Opcua, lan, IdentityField::Service, "opc.tcp://Maui-16714:4840/"));
+    assert!(has_fact(&ev, Protocol::Opcua, lan, IdentityField::Description, "opcua endpoint policy None mode None"));
 
-    let ops = operations(&ev);
+    let ops = operations(&ev, Protocol::Opcua);
     assert!(ops.iter().all(|o| o.server.port == 4840), "{ops:#?}");
     // tshark: 446 and 452 on every connection, 12211 (twice), 12208, 422, 428.
     let codes: BTreeSet<u32> = ops.iter().map(|o| o.code).collect();
@@ -126,5 +91,5 @@ fn open62541_discovery_services() {
     let lan_ops: BTreeSet<u32> = ops.iter().filter(|o| o.server.ip == ip(lan)).map(|o| o.code).collect();
     assert_eq!(lan_ops, BTreeSet::from([0, 428, 446, 452]));
 
-    assert!(violations(&ev).is_empty(), "{:#?}", violations(&ev));
+    assert!(violations(&ev, Protocol::Opcua).is_empty(), "{:#?}", violations(&ev, Protocol::Opcua));
 }

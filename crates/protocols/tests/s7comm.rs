@@ -1,69 +1,39 @@
 //! S7comm and S7comm-plus dissectors over the shared real captures.
 
 use palisade_model::{Event, IdentityField, Operation, OperationKind, OperationResult, Protocol, ViolationKind};
-use std::net::IpAddr;
-use std::path::PathBuf;
+use palisade_sensor::testdata::{self, assert_facts, has_fact, host_protocols, ip, shared_events, violation_details};
 
-/// Analyses a shared capture, or `None` when the shared data is absent.
-fn events(file: &str) -> Option<Vec<Event>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps").join(file);
-    if !path.exists() {
-        println!("skipped: ../shared/testdata not present");
-        return None;
-    }
-    Some(palisade_sensor::analyze_path_events(&path).expect("capture reads"))
-}
-
-fn ip(text: &str) -> Option<IpAddr> {
-    text.parse().ok()
-}
-
-fn has_fact(events: &[Event], who: &str, field: IdentityField, value: &str) -> bool {
-    events.iter().any(|e| matches!(e, Event::Identity(f) if f.subject.ip == ip(who) && f.field == field && f.value == value))
-}
-
+/// The operations of both S7 dissectors (classic and plus share port 102).
 fn operations(events: &[Event]) -> Vec<&Operation> {
-    events.iter().filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None }).collect()
+    [testdata::operations(events, Protocol::S7comm), testdata::operations(events, Protocol::S7commPlus)].concat()
 }
 
+/// The violations of both S7 dissectors, as (kind, detail).
 fn violations(events: &[Event]) -> Vec<(ViolationKind, &str)> {
-    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some((v.kind, v.detail.as_str())) } else { None }).collect()
-}
-
-/// Protocols a host shows through its contacts (primary and carried).
-fn host_protocols(events: &[Event], who: &str) -> Vec<Protocol> {
-    let mut out = Vec::new();
-    for e in events {
-        if let Event::Contact(c) = e {
-            if c.client.ip == ip(who) || c.server.ip == ip(who) {
-                out.extend(c.protocol);
-                out.extend(c.also.iter());
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
+    [violation_details(events, Protocol::S7comm), violation_details(events, Protocol::S7commPlus)].concat()
 }
 
 #[test]
 fn snap7_s300_identity_and_operations() {
-    let Some(ev) = events("s7comm/icsnpp_s7comm_snap7_s300.pcap") else { return };
+    let Some(ev) = shared_events("s7comm/icsnpp_s7comm_snap7_s300.pcap") else { return };
     let plc = "134.217.61.211";
-    for (field, value) in [
-        (IdentityField::OrderNumber, "6ES7 315-2EH14-0AB0"),
-        (IdentityField::Model, "CPU 315-2 PN/DP"),
-        (IdentityField::DeviceName, "S7300/ET200M station_1"),
-        (IdentityField::Description, "PLC_1"),
-        (IdentityField::Serial, "S C-B1U393142011"),
-        (IdentityField::Firmware, "V3.2.7"),
-        (IdentityField::HardwareVersion, "3"),
-        (IdentityField::Vendor, "Siemens"),
-        (IdentityField::Role, "plc"),
-    ] {
-        assert!(has_fact(&ev, plc, field, value), "missing {field} {value}");
-    }
-    assert!(has_fact(&ev, "134.217.61.131", IdentityField::Role, "engineering-workstation"));
+    assert_facts(
+        &ev,
+        Protocol::S7comm,
+        plc,
+        &[
+            (IdentityField::OrderNumber, "6ES7 315-2EH14-0AB0"),
+            (IdentityField::Model, "CPU 315-2 PN/DP"),
+            (IdentityField::DeviceName, "S7300/ET200M station_1"),
+            (IdentityField::Description, "PLC_1"),
+            (IdentityField::Serial, "S C-B1U393142011"),
+            (IdentityField::Firmware, "V3.2.7"),
+            (IdentityField::HardwareVersion, "3"),
+            (IdentityField::Vendor, "Siemens"),
+            (IdentityField::Role, "plc"),
+        ],
+    );
+    assert!(has_fact(&ev, Protocol::S7comm, "134.217.61.131", IdentityField::Role, "engineering-workstation"));
     assert!(!ev
         .iter()
         .any(|e| matches!(e, Event::Identity(f) if f.subject.ip == ip("134.217.61.131") && f.field == IdentityField::Serial)));
@@ -92,8 +62,8 @@ fn snap7_s300_identity_and_operations() {
 
 #[test]
 fn wincc_s400_reads() {
-    let Some(ev) = events("s7comm/iti_wincc_s400_production.pcapng") else { return };
-    assert!(has_fact(&ev, "194.250.63.170", IdentityField::Role, "plc"));
+    let Some(ev) = shared_events("s7comm/iti_wincc_s400_production.pcapng") else { return };
+    assert!(has_fact(&ev, Protocol::S7comm, "194.250.63.170", IdentityField::Role, "plc"));
     let ops = operations(&ev);
     let reads = ops.iter().filter(|o| o.kind == OperationKind::Read && o.code == 4).count();
     let writes = ops.iter().filter(|o| o.kind == OperationKind::Write && o.code == 5).count();
@@ -109,7 +79,7 @@ fn wincc_s400_reads() {
 
 #[test]
 fn s7comm_plus_mixed_with_classic() {
-    let Some(ev) = events("s7comm-plus/icsnpp_s7comm_plus.pcap") else { return };
+    let Some(ev) = shared_events("s7comm-plus/icsnpp_s7comm_plus.pcap") else { return };
     let ops = operations(&ev);
     let plus: Vec<_> = ops.iter().filter(|o| o.protocol == Protocol::S7commPlus).collect();
     assert!(plus.iter().any(|o| o.kind == OperationKind::Read && o.code == 0x054c && o.result == OperationResult::Success));
@@ -119,7 +89,7 @@ fn s7comm_plus_mixed_with_classic() {
     assert!(classic.iter().any(|o| o.kind == OperationKind::Read && o.target.as_deref() == Some("DB5.DBX0.0 len 8")));
     assert!(classic.iter().any(|o| o.kind == OperationKind::Session && o.target.as_deref() == Some("tsap 0x0101 rack 0 slot 1")));
     assert!(classic.iter().all(|o| o.client.ip == ip("192.168.0.33")));
-    assert!(has_fact(&ev, "192.168.0.1", IdentityField::Role, "plc"));
+    assert!(has_fact(&ev, Protocol::S7comm, "192.168.0.1", IdentityField::Role, "plc"));
     let plc = host_protocols(&ev, "192.168.0.1");
     assert!(plc.contains(&Protocol::S7comm) && plc.contains(&Protocol::S7commPlus), "{plc:?}");
     assert!(host_protocols(&ev, "192.168.0.3").contains(&Protocol::S7commPlus));
@@ -128,12 +98,12 @@ fn s7comm_plus_mixed_with_classic() {
 
 #[test]
 fn s7_1200_hmi_session() {
-    let Some(ev) = events("s7comm-plus/iti_s7_1200_hmi.pcap") else { return };
+    let Some(ev) = shared_events("s7comm-plus/iti_s7_1200_hmi.pcap") else { return };
     let (plc, hmi) = ("192.168.25.131", "192.168.25.177");
-    assert!(has_fact(&ev, plc, IdentityField::OrderNumber, "6ES7 211-1BE31-0XB0"));
-    assert!(has_fact(&ev, plc, IdentityField::Firmware, "V3.0"));
-    assert!(has_fact(&ev, plc, IdentityField::Role, "plc"));
-    assert!(has_fact(&ev, hmi, IdentityField::Role, "hmi"));
+    assert!(has_fact(&ev, Protocol::S7commPlus, plc, IdentityField::OrderNumber, "6ES7 211-1BE31-0XB0"));
+    assert!(has_fact(&ev, Protocol::S7commPlus, plc, IdentityField::Firmware, "V3.0"));
+    assert!(has_fact(&ev, Protocol::S7commPlus, plc, IdentityField::Role, "plc"));
+    assert!(has_fact(&ev, Protocol::S7commPlus, hmi, IdentityField::Role, "hmi"));
     for host in [plc, hmi] {
         assert_eq!(host_protocols(&ev, host), [Protocol::S7commPlus], "{host}");
     }

@@ -1,55 +1,26 @@
 //! SNMP dissector over the shared real captures.
 
 use palisade_model::{Event, IdentityField, Operation, OperationKind, OperationResult, Protocol};
-use std::net::IpAddr;
-use std::path::PathBuf;
+use palisade_sensor::testdata::{self, assert_facts, capture_violations, ip, shared_events};
 
-fn events(file: &str) -> Option<Vec<Event>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps/snmp").join(file);
-    if !path.exists() {
-        println!("skipped: ../shared/testdata not present");
-        return None;
-    }
-    Some(palisade_sensor::analyze_path_events(&path).expect("capture reads"))
+fn operations(events: &[Event]) -> Vec<&Operation> {
+    testdata::operations(events, Protocol::Snmp)
 }
 
-fn ip(s: &str) -> Option<IpAddr> {
-    Some(s.parse().expect("test address"))
-}
-
-fn assert_facts(events: &[Event], host: &str, want: &[(IdentityField, &str)]) {
-    for (field, value) in want {
-        let found = events.iter().any(|e| matches!(e, Event::Identity(f) if f.protocol == Protocol::Snmp && f.subject.ip == ip(host) && f.field == *field && f.value == *value));
-        assert!(found, "{host}: missing {field} = {value}");
-    }
-}
-
-fn operations(events: &[Event]) -> impl Iterator<Item = &Operation> {
-    events.iter().filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None })
-}
-
+/// True if an SNMP operation from `client` to `server` has this kind, target and result (any PDU type).
 fn has_op(events: &[Event], client: &str, server: &str, kind: OperationKind, target: &str, result: OperationResult) -> bool {
-    operations(events).any(|o| {
-        o.client.ip == ip(client)
-            && o.server.ip == ip(server)
-            && o.kind == kind
-            && o.target.as_deref() == Some(target)
-            && o.result == result
-    })
-}
-
-fn no_violations(events: &[Event]) {
-    let v: Vec<_> =
-        events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(format!("{} {}", v.kind, v.detail)) } else { None }).collect();
-    assert!(v.is_empty(), "{v:?}");
+    operations(events)
+        .iter()
+        .any(|o| (o.client.ip, o.server.ip, o.kind, o.target.as_deref(), o.result) == (ip(client), ip(server), kind, Some(target), result))
 }
 
 #[test]
 fn zeek_snmpwalk_system_group() {
-    let Some(ev) = events("zeek_snmpwalk_short.pcap") else { return };
+    let Some(ev) = shared_events("snmp/zeek_snmpwalk_short.pcap") else { return };
     let (manager, agent) = ("138.68.14.240", "138.68.10.203");
     assert_facts(
         &ev,
+        Protocol::Snmp,
         agent,
         &[
             (IdentityField::Hostname, "ubuntu-512mb-sfo2-01"),
@@ -66,17 +37,18 @@ fn zeek_snmpwalk_system_group() {
     assert!(has_op(&ev, manager, agent, OperationKind::Login, "community p***** (6 chars)", OperationResult::Success));
     assert!(has_op(&ev, manager, agent, OperationKind::Read, "1.3.6.1.2.1.1.5.0", OperationResult::Success));
     // 200 get-next requests, each answered.
-    let reads: Vec<_> = operations(&ev).filter(|o| o.kind == OperationKind::Read).collect();
+    let reads: Vec<_> = operations(&ev).into_iter().filter(|o| o.kind == OperationKind::Read).collect();
     assert_eq!(reads.iter().map(|o| o.count).sum::<u32>(), 200);
     assert!(reads.iter().all(|o| o.code == 1 && o.result == OperationResult::Success));
-    no_violations(&ev);
+    assert_eq!(capture_violations(&ev), Vec::<String>::new());
 }
 
 #[test]
 fn ndpi_versions_users_and_traps() {
-    let Some(ev) = events("ndpi_snmp.pcap") else { return };
+    let Some(ev) = shared_events("snmp/ndpi_snmp.pcap") else { return };
     assert_facts(
         &ev,
+        Protocol::Snmp,
         "97.0.115.163",
         &[
             (IdentityField::Hostname, "R1.lab.local"),
@@ -85,7 +57,7 @@ fn ndpi_versions_users_and_traps() {
         ],
     );
     // v3 without and with authentication, and with privacy (PDU not decoded).
-    assert_facts(&ev, "250.58.112.87", &[(IdentityField::Hostname, "R1.lab.local")]);
+    assert_facts(&ev, Protocol::Snmp, "250.58.112.87", &[(IdentityField::Hostname, "R1.lab.local")]);
     assert!(has_op(
         &ev,
         "30.54.142.240",
@@ -107,5 +79,5 @@ fn ndpi_versions_users_and_traps() {
     ));
     assert!(has_op(&ev, "92.135.15.240", "137.49.110.186", OperationKind::Other, "trap 1.3.6.1.6.3.1.1.5.3", OperationResult::Unknown));
     assert!(has_op(&ev, "92.135.15.240", "137.49.110.186", OperationKind::Login, "community p******* (8 chars)", OperationResult::Unknown));
-    no_violations(&ev);
+    assert_eq!(capture_violations(&ev), Vec::<String>::new());
 }

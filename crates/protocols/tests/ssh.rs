@@ -2,7 +2,8 @@
 //! both identification lines of one TCP flow.
 
 use palisade_capture::write::PcapWriter;
-use palisade_model::{Event, IdentityField, OperationKind, Protocol, Timestamp};
+use palisade_model::{IdentityField, OperationKind, Protocol, Timestamp};
+use palisade_sensor::testdata::{ip, ip_facts, operations};
 
 /// An Ethernet/IPv4/TCP frame (checksums left zero).
 fn frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
@@ -40,18 +41,11 @@ fn banners_name_server_and_client() {
     }
     w.finish().expect("finish");
     let ev = palisade_sensor::analyze_path_events(&path).expect("analyse");
-    let facts: Vec<_> = ev
-        .iter()
-        .filter_map(|e| match e {
-            Event::Identity(f) if f.protocol == Protocol::Ssh => Some((f.subject.ip.map(|i| i.to_string()), f.field, f.value.as_str())),
-            _ => None,
-        })
-        .collect();
-    let ip = |t: &str| Some(t.to_string());
+    let facts = ip_facts(&ev, Protocol::Ssh);
     assert!(facts.contains(&(ip("10.0.0.2"), IdentityField::Server, "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1")), "{facts:?}");
     assert!(facts.contains(&(ip("10.0.0.2"), IdentityField::Os, "Ubuntu")), "{facts:?}");
     assert!(facts.contains(&(ip("10.0.0.1"), IdentityField::UserAgent, "SSH-2.0-OpenSSH_9.0")), "{facts:?}");
-    assert!(ev.iter().any(|e| matches!(e, Event::Operation(o) if o.protocol == Protocol::Ssh && o.kind == OperationKind::Session)));
+    assert!(operations(&ev, Protocol::Ssh).iter().any(|o| o.kind == OperationKind::Session));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -1,10 +1,14 @@
 //! Access to the shared real captures (`../shared/testdata/pcaps` beside the
-//! repository) for tests. In a clone without them, every helper prints
+//! repository) for tests, and small queries over the events they give. In a
+//! clone without the captures, every loader prints
 //! `skipped: ../shared/testdata not present` and returns `None`, so tests
 //! skip instead of failing.
 
 use crate::analyze_path_events;
-use palisade_model::Event;
+use palisade_model::{
+    Contact, Event, IdentityFact, IdentityField, MacAddr, Operation, OperationKind, OperationResult, Protocol, Violation, ViolationKind,
+};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// The folder of the shared captures, if present.
@@ -27,4 +31,129 @@ pub fn shared_capture(file: &str) -> Option<PathBuf> {
 pub fn shared_events(file: &str) -> Option<Vec<Event>> {
     let path = shared_capture(file)?;
     Some(analyze_path_events(&path).unwrap_or_else(|e| panic!("{file}: {e}")))
+}
+
+/// An IP address written in a test (panics on a typo).
+pub fn ip(text: &str) -> Option<IpAddr> {
+    Some(text.parse().unwrap_or_else(|_| panic!("bad IP literal {text:?}")))
+}
+
+/// A MAC address written in a test (panics on a typo).
+pub fn mac(text: &str) -> MacAddr {
+    MacAddr::parse(text).unwrap_or_else(|| panic!("bad MAC literal {text:?}"))
+}
+
+/// The identity facts that `protocol` reported.
+pub fn facts(events: &[Event], protocol: Protocol) -> Vec<&IdentityFact> {
+    events.iter().filter_map(|e| if let Event::Identity(f) = e { Some(f) } else { None }).filter(|f| f.protocol == protocol).collect()
+}
+
+/// The operations that `protocol` reported.
+pub fn operations(events: &[Event], protocol: Protocol) -> Vec<&Operation> {
+    events.iter().filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None }).filter(|o| o.protocol == protocol).collect()
+}
+
+/// The violations that `protocol` reported.
+pub fn violations(events: &[Event], protocol: Protocol) -> Vec<&Violation> {
+    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v) } else { None }).filter(|v| v.protocol == protocol).collect()
+}
+
+/// The violations that `protocol` reported, as (kind, detail).
+pub fn violation_details(events: &[Event], protocol: Protocol) -> Vec<(ViolationKind, &str)> {
+    violations(events, protocol).into_iter().map(|v| (v.kind, v.detail.as_str())).collect()
+}
+
+/// True when `host` (an IP or a MAC, as text) is the fact's subject.
+pub fn is_subject(fact: &IdentityFact, host: &str) -> bool {
+    match host.parse::<IpAddr>() {
+        Ok(addr) => fact.subject.ip == Some(addr),
+        Err(_) => fact.subject.mac == Some(mac(host)),
+    }
+}
+
+/// The values of the `field` facts that `protocol` reported about `host` (an IP or a MAC).
+pub fn fact_values<'a>(events: &'a [Event], protocol: Protocol, host: &str, field: IdentityField) -> Vec<&'a str> {
+    facts(events, protocol).into_iter().filter(|f| is_subject(f, host) && f.field == field).map(|f| f.value.as_str()).collect()
+}
+
+/// True if `protocol` reported `field = value` about `host` (an IP or a MAC).
+pub fn has_fact(events: &[Event], protocol: Protocol, host: &str, field: IdentityField, value: &str) -> bool {
+    facts(events, protocol).iter().any(|f| is_subject(f, host) && f.field == field && f.value == value)
+}
+
+/// True if `protocol` reported `field = value` about exactly the subject with
+/// this MAC and IP (`None`: the fact carries none).
+pub fn has_fact_on(events: &[Event], protocol: Protocol, mac: Option<&str>, ip: Option<&str>, field: IdentityField, value: &str) -> bool {
+    let (mac, ip) = (mac.map(self::mac), ip.and_then(self::ip));
+    facts(events, protocol).iter().any(|f| f.subject.mac == mac && f.subject.ip == ip && f.field == field && f.value == value)
+}
+
+/// Asserts that `protocol` reported every `field = value` of `want` about
+/// `host` (an IP or a MAC).
+pub fn assert_facts(events: &[Event], protocol: Protocol, host: &str, want: &[(IdentityField, &str)]) {
+    for (field, value) in want {
+        assert!(has_fact(events, protocol, host, *field, value), "{host}: missing {protocol:?} fact {field} = {value}");
+    }
+}
+
+/// Asserts that `protocol` reported every `field = value` of `want` about
+/// exactly the subject with this MAC and IP (see [`has_fact_on`]).
+pub fn assert_facts_on(events: &[Event], protocol: Protocol, mac: Option<&str>, ip: Option<&str>, want: &[(IdentityField, &str)]) {
+    for (field, value) in want {
+        assert!(has_fact_on(events, protocol, mac, ip, *field, value), "{mac:?} {ip:?}: missing {protocol:?} fact {field} = {value}");
+    }
+}
+
+/// The identity facts that `protocol` reported, as (subject IP, field,
+/// value), sorted.
+pub fn ip_facts(events: &[Event], protocol: Protocol) -> Vec<(Option<IpAddr>, IdentityField, &str)> {
+    let mut out: Vec<_> = facts(events, protocol).into_iter().map(|f| (f.subject.ip, f.field, f.value.as_str())).collect();
+    out.sort();
+    out
+}
+
+/// True if one of `ops` went from `client` to `server` (IPs) with this kind,
+/// code, target and result.
+pub fn has_op(
+    ops: &[&Operation],
+    client: &str,
+    server: &str,
+    kind: OperationKind,
+    code: u32,
+    target: Option<&str>,
+    result: OperationResult,
+) -> bool {
+    ops.iter().any(|o| {
+        o.client.ip == ip(client)
+            && o.server.ip == ip(server)
+            && o.kind == kind
+            && o.code == code
+            && o.target.as_deref() == target
+            && o.result == result
+    })
+}
+
+/// Every violation of the capture as "kind detail", whatever protocol
+/// reported it: for tests that claim a whole capture is clean.
+pub fn capture_violations(events: &[Event]) -> Vec<String> {
+    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(format!("{} {}", v.kind, v.detail)) } else { None }).collect()
+}
+
+/// The conversations of the capture.
+pub fn contacts(events: &[Event]) -> Vec<&Contact> {
+    events.iter().filter_map(|e| if let Event::Contact(c) = e { Some(c) } else { None }).collect()
+}
+
+/// The protocols `host` (an IP) shows in its conversations, primary and
+/// carried, sorted and without repeats.
+pub fn host_protocols(events: &[Event], host: &str) -> Vec<Protocol> {
+    let addr = ip(host);
+    let mut out: Vec<Protocol> = contacts(events)
+        .into_iter()
+        .filter(|c| c.client.ip == addr || c.server.ip == addr)
+        .flat_map(|c| c.protocol.into_iter().chain(c.also.iter()))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
