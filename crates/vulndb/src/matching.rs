@@ -1,0 +1,549 @@
+//! Matching devices to vulnerabilities.
+//!
+//! A device's identity facts (vendor, model, product name, order number,
+//! firmware) are matched against the CPE products of NVD configurations and
+//! the products of CSAF advisories of the same vendor. Every match says
+//! which facts and which CPE or CSAF product it rests on, how the product
+//! name was matched and how confident it is. Results are cached per device
+//! with the identity they came from and the database generation, so
+//! devices are matched again exactly when their facts or the data change.
+
+use crate::csaf::{Product, AFFECTED, NOT_AFFECTED};
+use crate::db::{CpeProduct, StoredMatch, VulnStore};
+use crate::kev::KevEntry;
+use crate::names::{model_number_matches, vendor_keys, ProductIdentity, ProductLevel};
+use crate::nvd::Score;
+use crate::version::{InRange, Range};
+use crate::VulnError;
+use palisade_engine::Device;
+use palisade_model::IdentityField;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An identity fact a match rests on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FactRef {
+    /// Field.
+    pub field: IdentityField,
+    /// Value.
+    pub value: String,
+    /// Protocol that reported it, or `oui`.
+    pub source: String,
+}
+
+/// What a device says it is, as used for matching.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceIdentity {
+    /// Vendor facts (protocol-reported ones; the OUI vendor only when there are none).
+    pub vendors: Vec<FactRef>,
+    /// Model and product name facts.
+    pub designations: Vec<FactRef>,
+    /// Order number facts.
+    pub order_numbers: Vec<FactRef>,
+    /// The most recently seen firmware fact.
+    pub firmware: Option<FactRef>,
+}
+
+impl DeviceIdentity {
+    /// Collects the identity facts of a device.
+    pub fn of(device: &Device) -> DeviceIdentity {
+        let mut id = DeviceIdentity::default();
+        let refs = |field: IdentityField| -> Vec<FactRef> {
+            let mut out: Vec<FactRef> = device
+                .facts
+                .iter()
+                .filter(|f| f.field == field)
+                .map(|f| FactRef { field, value: f.value.clone(), source: f.source.clone() })
+                .collect();
+            out.sort();
+            out.dedup_by(|a, b| a.value == b.value);
+            out
+        };
+        let vendors = refs(IdentityField::Vendor);
+        let (protocol, oui): (Vec<FactRef>, Vec<FactRef>) = vendors.into_iter().partition(|f| f.source != "oui");
+        id.vendors = if protocol.is_empty() { oui } else { protocol };
+        id.designations = [refs(IdentityField::Model), refs(IdentityField::ProductName)].concat();
+        id.designations.sort_by(|a, b| a.value.cmp(&b.value).then(a.field.cmp(&b.field)));
+        id.designations.dedup_by(|a, b| a.value == b.value);
+        id.order_numbers = refs(IdentityField::OrderNumber);
+        id.firmware = device
+            .facts
+            .iter()
+            .filter(|f| f.field == IdentityField::Firmware)
+            .max_by(|a, b| a.last_seen.cmp(&b.last_seen).then(b.value.cmp(&a.value)))
+            .map(|f| FactRef { field: f.field, value: f.value.clone(), source: f.source.clone() });
+        id
+    }
+
+    /// True when nothing in it can be matched.
+    pub fn is_empty(&self) -> bool {
+        self.vendors.is_empty() || (self.designations.is_empty() && self.order_numbers.is_empty())
+    }
+
+    /// The vendor came only from the MAC address registry.
+    fn vendor_from_oui(&self) -> bool {
+        self.vendors.iter().all(|v| v.source == "oui")
+    }
+
+    fn product_identity(&self) -> ProductIdentity {
+        ProductIdentity::new(
+            self.vendors.iter().map(|v| v.value.as_str()),
+            self.designations.iter().map(|d| d.value.as_str()),
+            self.order_numbers.iter().map(|o| o.value.as_str()),
+        )
+    }
+
+    /// A stable text of the identity, for the match cache.
+    pub fn key(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The CISA KEV facts of a matched CVE.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KevInfo {
+    /// Added to the catalog.
+    pub date_added: String,
+    /// Remediation due date.
+    pub due_date: String,
+    /// What to do.
+    pub required_action: String,
+    /// Used in ransomware campaigns (`Known`/`Unknown`).
+    pub ransomware: String,
+}
+
+/// What one match rests on: the record, the product and the facts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MatchBasis {
+    /// `nvd` or `csaf`.
+    pub source: String,
+    /// The CPE match criteria, or `ADVISORY-ID product PRODUCT-ID`.
+    pub reference: String,
+    /// The product as the record names it.
+    pub product: String,
+    /// How the product name was matched (`order number`, `model`, `model (loose)`, `product line`).
+    pub matched_by: String,
+    /// The affected versions.
+    pub versions: String,
+    /// The device facts it rests on.
+    pub facts: Vec<FactRef>,
+    /// Confidence of this basis, 0–1.
+    pub confidence: f64,
+    /// Advisory title, for CSAF.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub advisory: Option<String>,
+    /// Advisory address, for CSAF.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub url: Option<String>,
+}
+
+/// A vulnerability of a device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VulnMatch {
+    /// Device id.
+    pub device_id: i64,
+    /// CVE id.
+    pub cve: String,
+    /// Summary.
+    pub summary: String,
+    /// CVSS v3.x base score.
+    pub cvss3: Option<f64>,
+    /// CVSS v3.x vector.
+    pub cvss3_vector: Option<String>,
+    /// CVSS v4.0 base score.
+    pub cvss4: Option<f64>,
+    /// CVSS v4.0 vector.
+    pub cvss4_vector: Option<String>,
+    /// `critical`, `high`, `medium`, `low` or `none` from the highest score.
+    pub severity: String,
+    /// On the CISA KEV list.
+    pub kev: Option<KevInfo>,
+    /// Confidence, 0–1 (the best basis).
+    pub confidence: f64,
+    /// `high` (≥ 0.8), `medium` (≥ 0.5) or `low`.
+    pub confidence_label: String,
+    /// The firmware version that fixes it, when a record names one.
+    pub fixed_version: Option<String>,
+    /// Remediations and mitigations the advisories give.
+    pub remediations: Vec<String>,
+    /// What the match rests on.
+    pub basis: Vec<MatchBasis>,
+}
+
+impl VulnMatch {
+    /// The score used for ranking: CVSS v3 when known, else v4, else 5.
+    pub fn score(&self) -> f64 {
+        self.cvss3.or(self.cvss4).unwrap_or(5.0)
+    }
+}
+
+/// Severity words of a CVSS base score.
+pub fn severity(score: Option<f64>) -> &'static str {
+    match score {
+        Some(s) if s >= 9.0 => "critical",
+        Some(s) if s >= 7.0 => "high",
+        Some(s) if s >= 4.0 => "medium",
+        Some(s) if s > 0.0 => "low",
+        _ => "none",
+    }
+}
+
+fn confidence_label(c: f64) -> &'static str {
+    if c >= 0.8 {
+        "high"
+    } else if c >= 0.5 {
+        "medium"
+    } else {
+        "low"
+    }
+}
+
+/// The firmware version, and how much an unknown one costs in confidence.
+const UNKNOWN_VERSION_FACTOR: f64 = 0.5;
+/// A vendor known only from the MAC registry (the network card's maker).
+const OUI_VENDOR_FACTOR: f64 = 0.7;
+
+/// One CVE found for an identity before details are attached.
+#[derive(Default)]
+struct Found {
+    basis: Vec<MatchBasis>,
+    fixed: Vec<String>,
+    remediations: Vec<String>,
+    excluded: bool,
+}
+
+/// Matches one identity, with the vendor's candidates loaded.
+struct Matcher<'a> {
+    identity: &'a DeviceIdentity,
+    product: ProductIdentity,
+    vendor_factor: f64,
+}
+
+impl Matcher<'_> {
+    fn facts_for(&self, level: ProductLevel, versioned: bool) -> Vec<FactRef> {
+        let mut facts: Vec<FactRef> = self.identity.vendors.clone();
+        match level {
+            ProductLevel::OrderNumber => facts.extend(self.identity.order_numbers.iter().cloned()),
+            _ => facts.extend(self.identity.designations.iter().cloned()),
+        }
+        if versioned {
+            facts.extend(self.identity.firmware.clone());
+        }
+        facts
+    }
+
+    fn version_in(&self, range: &Range) -> InRange {
+        if range.bounds.is_empty() {
+            return InRange::Yes;
+        }
+        match &self.identity.firmware {
+            Some(f) => range.contains(&f.value),
+            None => InRange::Unknown,
+        }
+    }
+
+    fn confidence(&self, level: ProductLevel, version: InRange) -> f64 {
+        let v = if version == InRange::Unknown { UNKNOWN_VERSION_FACTOR } else { 1.0 };
+        level.confidence() * v * self.vendor_factor
+    }
+}
+
+fn stored_range(m: &StoredMatch) -> Range {
+    Range::from_nvd(
+        Some(&m.version),
+        m.start_including.as_deref(),
+        m.start_excluding.as_deref(),
+        m.end_including.as_deref(),
+        m.end_excluding.as_deref(),
+    )
+}
+
+/// Evaluates NVD configurations for one identity.
+fn nvd_found(
+    m: &Matcher<'_>,
+    levels: &BTreeMap<i64, ProductLevel>,
+    products: &BTreeMap<i64, CpeProduct>,
+    rows: &[StoredMatch],
+    cve_ids: &BTreeMap<i64, String>,
+    found: &mut BTreeMap<String, Found>,
+) {
+    let mut by_config: BTreeMap<(i64, i64), Vec<&StoredMatch>> = BTreeMap::new();
+    for r in rows {
+        by_config.entry((r.cve, r.config)).or_default().push(r);
+    }
+    for ((cve, _), matches) in by_config {
+        let Some(cve_id) = cve_ids.get(&cve) else { continue };
+        if !matches.iter().any(|r| levels.contains_key(&r.product)) {
+            continue;
+        }
+        let mut nodes: BTreeMap<i64, Vec<&StoredMatch>> = BTreeMap::new();
+        for r in &matches {
+            nodes.entry(r.node).or_default().push(r);
+        }
+        let config_all = matches.first().is_some_and(|r| r.config_all);
+        let mut vulnerable_hits: Vec<(&StoredMatch, ProductLevel, InRange)> = Vec::new();
+        let mut node_results = Vec::new();
+        for node in nodes.values() {
+            let mut hits = Vec::new();
+            for r in node {
+                let hit = levels.get(&r.product).map(|level| (*level, m.version_in(&stored_range(r))));
+                let holds = hit.is_some_and(|(_, v)| v != InRange::No);
+                if holds {
+                    if let (true, Some((level, v))) = (r.vulnerable, hit) {
+                        vulnerable_hits.push((r, level, v));
+                    }
+                }
+                hits.push(holds);
+            }
+            let node_all = node.first().is_some_and(|r| r.node_all);
+            let negate = node.first().is_some_and(|r| r.node_negate);
+            let holds = if node_all { hits.iter().all(|h| *h) } else { hits.iter().any(|h| *h) };
+            node_results.push(holds != negate);
+        }
+        let config_holds = if config_all { node_results.iter().all(|h| *h) } else { node_results.iter().any(|h| *h) };
+        if !config_holds {
+            continue;
+        }
+        let Some((row, level, version)) = vulnerable_hits.into_iter().max_by(|a, b| a.1.cmp(&b.1)) else { continue };
+        let range = stored_range(row);
+        let product = products.get(&row.product).map_or_else(String::new, |p| p.product.replace('\\', ""));
+        let criteria = products
+            .get(&row.product)
+            .map_or_else(String::new, |p| format!("cpe:2.3:{}:{}:{}:{}:*:*:*:*:*:*:*", p.part, p.vendor, p.product, row.version));
+        let entry = found.entry(cve_id.clone()).or_default();
+        if let Some(fixed) = range.fixed_in() {
+            entry.fixed.push(fixed.to_string());
+        }
+        entry.basis.push(MatchBasis {
+            source: "nvd".into(),
+            reference: criteria,
+            product,
+            matched_by: level.as_str().into(),
+            versions: range.describe(),
+            facts: m.facts_for(level, !range.bounds.is_empty()),
+            confidence: round2(m.confidence(level, version)),
+            advisory: None,
+            url: None,
+        });
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// How a CSAF product names the device, and whether its version holds.
+fn csaf_product_level(m: &Matcher<'_>, p: &Product) -> Option<(ProductLevel, InRange, Range)> {
+    let record_vendor = vendor_keys(&p.vendor);
+    let by_model_number =
+        m.identity.order_numbers.iter().any(|o| p.model_numbers.iter().any(|pattern| model_number_matches(pattern, &o.value)));
+    let level = if by_model_number {
+        ProductLevel::OrderNumber
+    } else if !p.model_numbers.is_empty() && !m.identity.order_numbers.is_empty() {
+        // The advisory names its products by model number and the device
+        // has an order number that is none of them.
+        return None;
+    } else {
+        m.product.match_in_family(p.family.as_deref(), &p.name, &record_vendor)?
+    };
+    let range = match (&p.version, &p.version_range) {
+        (Some(v), _) => Range { bounds: vec![(crate::version::Op::Equal, v.clone())] },
+        (None, Some(r)) => Range::parse(r)?,
+        (None, None) => Range::default(),
+    };
+    let version = m.version_in(&range);
+    (version != InRange::No).then_some((level, version, range))
+}
+
+/// Evaluates CSAF advisories for one identity.
+fn csaf_found(
+    m: &Matcher<'_>,
+    products: &[(i64, Product)],
+    advisories: &BTreeMap<i64, crate::db::AdvisoryInfo>,
+    found: &mut BTreeMap<String, Found>,
+) {
+    for (adv_row, p) in products {
+        let Some((level, version, range)) = csaf_product_level(m, p) else { continue };
+        let Some(adv) = advisories.get(adv_row) else { continue };
+        for v in &adv.vulnerabilities {
+            let statuses: Vec<&str> = v.statuses.iter().filter(|(id, _)| *id == p.id).map(|(_, s)| s.as_str()).collect();
+            if statuses.iter().any(|s| NOT_AFFECTED.contains(s)) && version == InRange::Yes {
+                found.entry(v.cve.clone()).or_default().excluded = true;
+                continue;
+            }
+            if !statuses.iter().any(|s| AFFECTED.contains(s)) {
+                continue;
+            }
+            let entry = found.entry(v.cve.clone()).or_default();
+            for r in v.remediations.iter().filter(|r| r.product_ids.contains(&p.id)) {
+                if let Some(f) = &r.fixed_version {
+                    entry.fixed.push(f.clone());
+                }
+                let text = format!("{} ({}): {}", adv.tracking_id, r.category.replace('_', " "), r.details);
+                if !entry.remediations.contains(&text) {
+                    entry.remediations.push(text);
+                }
+            }
+            // Fixed products of the same name give the fixed version too.
+            for (id, status) in &v.statuses {
+                if matches!(status.as_str(), "fixed" | "first_fixed") {
+                    if let Some((_, fixed)) = products.iter().find(|(row, q)| row == adv_row && q.id == *id && q.name == p.name) {
+                        entry.fixed.extend(fixed.version.clone());
+                    }
+                }
+            }
+            entry.basis.push(MatchBasis {
+                source: "csaf".into(),
+                reference: format!("{} product {}", adv.tracking_id, p.id),
+                product: p.full_name.clone(),
+                matched_by: level.as_str().into(),
+                versions: range.describe(),
+                facts: m.facts_for(level, !range.bounds.is_empty()),
+                confidence: round2(m.confidence(level, version)),
+                advisory: Some(adv.title.clone()),
+                url: adv.url.clone(),
+            });
+        }
+    }
+}
+
+/// The lowest of several fixed versions (the first release that fixes it).
+fn lowest_version(versions: &[String]) -> Option<String> {
+    versions
+        .iter()
+        .filter(|v| crate::version::Version::parse(v).is_some())
+        .min_by(|a, b| crate::version::compare(a, b).unwrap_or(std::cmp::Ordering::Equal))
+        .cloned()
+}
+
+/// Matches devices against the database, using and refreshing the cache.
+/// Devices come back with their matches, ordered by score then CVE id.
+pub fn match_devices(store: &mut dyn VulnStore, devices: &[Device], generation: i64) -> Result<BTreeMap<i64, Vec<VulnMatch>>, VulnError> {
+    let mut out = BTreeMap::new();
+    let mut todo: BTreeMap<String, (DeviceIdentity, Vec<i64>)> = BTreeMap::new();
+    for d in devices {
+        let identity = DeviceIdentity::of(d);
+        if identity.is_empty() {
+            out.insert(d.id, Vec::new());
+            continue;
+        }
+        let key = identity.key();
+        if let Some(data) = store.cached_matches(d.id, &key, generation)? {
+            if let Ok(matches) = serde_json::from_str::<Vec<VulnMatch>>(&data) {
+                out.insert(d.id, matches);
+                continue;
+            }
+        }
+        todo.entry(key).or_insert_with(|| (identity, Vec::new())).1.push(d.id);
+    }
+    if todo.is_empty() {
+        return Ok(out);
+    }
+    let identities: Vec<&DeviceIdentity> = todo.values().map(|(i, _)| i).collect();
+    let results = match_identities(&*store, &identities)?;
+    for ((key, (_, ids)), matches) in todo.iter().zip(results) {
+        for id in ids {
+            let mine: Vec<VulnMatch> = matches.iter().cloned().map(|m| VulnMatch { device_id: *id, ..m }).collect();
+            store.cache_matches(*id, key, generation, &serde_json::to_string(&mine).unwrap_or_default())?;
+            out.insert(*id, mine);
+        }
+    }
+    Ok(out)
+}
+
+/// Matches identities (no cache); one list of matches per identity, in order.
+pub fn match_identities(store: &dyn VulnStore, identities: &[&DeviceIdentity]) -> Result<Vec<Vec<VulnMatch>>, VulnError> {
+    let matchers: Vec<Matcher<'_>> = identities
+        .iter()
+        .map(|identity| Matcher {
+            identity,
+            product: identity.product_identity(),
+            vendor_factor: if identity.vendor_from_oui() { OUI_VENDOR_FACTOR } else { 1.0 },
+        })
+        .collect();
+    let all_keys: BTreeSet<String> = matchers.iter().flat_map(|m| m.product.vendor_keys.iter().cloned()).collect();
+    // NVD: product names of the vendors, matched per identity.
+    let candidates = store.products_of_vendors(&all_keys)?;
+    let mut levels: Vec<BTreeMap<i64, ProductLevel>> = Vec::with_capacity(matchers.len());
+    for m in &matchers {
+        let mut mine = BTreeMap::new();
+        for p in candidates.iter() {
+            let record_vendor = vendor_keys(&p.vendor);
+            if !m.product.vendor_matches(&record_vendor) {
+                continue;
+            }
+            let by_name = m.product.match_name(&p.product, &record_vendor);
+            let by_title = p.title.as_deref().and_then(|t| m.product.match_name(t, &record_vendor));
+            if let Some(level) = by_name.max(by_title) {
+                mine.insert(p.id, level);
+            }
+        }
+        levels.push(mine);
+    }
+    let matched: BTreeSet<i64> = levels.iter().flat_map(|l| l.keys().copied()).collect();
+    let rows = if matched.is_empty() { Vec::new() } else { store.configurations_naming(&matched)? };
+    let cve_rows: BTreeSet<i64> = rows.iter().map(|r| r.cve).collect();
+    let products: BTreeMap<i64, CpeProduct> = candidates.into_iter().map(|p| (p.id, p)).collect();
+    let cve_ids: BTreeMap<i64, String> = store.cves(&cve_rows)?.into_iter().map(|c| (c.row, c.cve_id)).collect();
+    // CSAF: advisory products of the vendors.
+    let advisory_products = store.advisory_products_of_vendors(&all_keys)?;
+    let advisory_rows: BTreeSet<i64> = advisory_products.iter().map(|(a, _)| *a).collect();
+    let advisories: BTreeMap<i64, crate::db::AdvisoryInfo> = store.advisories(&advisory_rows)?.into_iter().map(|a| (a.row, a)).collect();
+    let mut all_found = Vec::with_capacity(matchers.len());
+    for (m, lv) in matchers.iter().zip(&levels) {
+        let mut found = BTreeMap::new();
+        nvd_found(m, lv, &products, &rows, &cve_ids, &mut found);
+        let mine: Vec<(i64, Product)> =
+            advisory_products.iter().filter(|(_, p)| m.product.vendor_matches(&vendor_keys(&p.vendor))).cloned().collect();
+        csaf_found(m, &mine, &advisories, &mut found);
+        found.retain(|_, f| !f.excluded && !f.basis.is_empty());
+        all_found.push(found);
+    }
+    // Details of every CVE found, and the KEV list.
+    let found_ids: BTreeSet<String> = all_found.iter().flat_map(|f| f.keys().cloned()).collect();
+    let details: BTreeMap<String, crate::db::CveInfo> = store.cves_by_id(&found_ids)?.into_iter().map(|c| (c.cve_id.clone(), c)).collect();
+    let kev: BTreeMap<String, KevEntry> = store.kev(&found_ids)?.into_iter().map(|k| (k.cve_id.clone(), k)).collect();
+    let csaf_scores: BTreeMap<&str, (&Option<Score>, &Option<Score>, &str)> = advisories
+        .values()
+        .flat_map(|a| a.vulnerabilities.iter().map(|v| (v.cve.as_str(), (&v.cvss3, &v.cvss4, v.title.as_str()))))
+        .collect();
+    let mut out = Vec::with_capacity(all_found.len());
+    for found in all_found {
+        let mut list: Vec<VulnMatch> = found
+            .into_iter()
+            .map(|(cve, f)| {
+                let info = details.get(&cve);
+                let fallback = csaf_scores.get(cve.as_str());
+                let cvss3 = info.and_then(|i| i.cvss3.clone()).or_else(|| fallback.and_then(|s| s.0.clone()));
+                let cvss4 = info.and_then(|i| i.cvss4.clone()).or_else(|| fallback.and_then(|s| s.1.clone()));
+                let confidence = f.basis.iter().map(|b| b.confidence).fold(0.0, f64::max);
+                let summary = info.map(|i| i.summary.clone()).filter(|s| !s.is_empty()).or_else(|| fallback.map(|s| s.2.to_string()));
+                let top = cvss3.as_ref().map(|s| s.base).or(cvss4.as_ref().map(|s| s.base));
+                VulnMatch {
+                    device_id: 0,
+                    summary: summary.unwrap_or_default(),
+                    severity: severity(top).into(),
+                    cvss3: cvss3.as_ref().map(|s| s.base),
+                    cvss3_vector: cvss3.map(|s| s.vector),
+                    cvss4: cvss4.as_ref().map(|s| s.base),
+                    cvss4_vector: cvss4.map(|s| s.vector),
+                    kev: kev.get(&cve).map(|k| KevInfo {
+                        date_added: k.date_added.clone(),
+                        due_date: k.due_date.clone(),
+                        required_action: k.required_action.clone(),
+                        ransomware: k.known_ransomware_campaign_use.clone(),
+                    }),
+                    confidence,
+                    confidence_label: confidence_label(confidence).into(),
+                    fixed_version: lowest_version(&f.fixed),
+                    remediations: f.remediations,
+                    basis: f.basis,
+                    cve,
+                }
+            })
+            .collect();
+        list.sort_by(|a, b| b.score().total_cmp(&a.score()).then_with(|| a.cve.cmp(&b.cve)));
+        out.push(list);
+    }
+    Ok(out)
+}

@@ -1,0 +1,47 @@
+//! Helpers shared by the vulnerability tests: the fixture folder, a fresh
+//! database with the fixtures imported, and the devices of a shared capture.
+
+#![allow(dead_code)]
+
+use palisade_engine::{build_inventory, Device, EventRecord, Observations};
+use palisade_vulndb::{import_paths, SqliteVulnDb};
+use std::path::PathBuf;
+
+/// The fixture folder.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A database in a temporary folder with every fixture imported.
+pub fn imported_db() -> (tempfile::TempDir, SqliteVulnDb) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut db = SqliteVulnDb::open(&dir.path().join("site.db")).expect("open");
+    let report = import_paths(&mut db, &[fixtures()]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    (dir, db)
+}
+
+/// The devices (ids from 1) and stored-style events of a shared capture, or
+/// `None` when the shared captures are absent.
+pub fn capture(file: &str) -> Option<(Vec<Device>, Vec<EventRecord>)> {
+    let events = palisade_sensor::testdata::shared_events(file)?;
+    let mut obs = Observations::default();
+    obs.ingest(&events);
+    let mut inventory = build_inventory(&obs);
+    for (i, d) in inventory.devices.iter_mut().enumerate() {
+        d.id = i as i64 + 1;
+    }
+    let mut log = palisade_engine::ActivityLog::default();
+    log.ingest(&events);
+    log.sort();
+    for (i, r) in log.records.iter_mut().enumerate() {
+        r.id = i as i64 + 1;
+    }
+    Some((inventory.devices, log.records))
+}
+
+/// The device that has this IP address.
+pub fn by_ip<'a>(devices: &'a [Device], ip: &str) -> &'a Device {
+    let ip: std::net::IpAddr = ip.parse().expect("ip");
+    devices.iter().find(|d| d.ips.contains(&ip)).unwrap_or_else(|| panic!("no device with {ip}"))
+}

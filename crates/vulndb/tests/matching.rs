@@ -1,0 +1,150 @@
+//! The devices of the shared ICS captures get exactly the vulnerabilities
+//! the project's fixtures (NVD CVE 2.0, one CSAF 2.0 advisory per vendor,
+//! the KEV catalog) say they have, including version-boundary cases, and
+//! nothing for the other devices.
+
+mod common;
+
+use common::{by_ip, capture, imported_db};
+use palisade_vulndb::db::VulnStore;
+use palisade_vulndb::matching::{match_devices, VulnMatch};
+use std::collections::BTreeMap;
+
+fn cves(matches: &BTreeMap<i64, Vec<VulnMatch>>, id: i64) -> Vec<String> {
+    let mut out: Vec<String> = matches.get(&id).map(|m| m.iter().map(|v| v.cve.clone()).collect()).unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn get<'a>(matches: &'a BTreeMap<i64, Vec<VulnMatch>>, id: i64, cve: &str) -> &'a VulnMatch {
+    matches.get(&id).and_then(|m| m.iter().find(|v| v.cve == cve)).unwrap_or_else(|| panic!("{cve} not matched on device {id}"))
+}
+
+/// Runs one capture: the devices with IPs in `expected` get exactly those
+/// CVEs; every other device gets none.
+fn check(file: &str, expected: &[(&str, &[&str])]) -> Option<BTreeMap<i64, Vec<VulnMatch>>> {
+    let (devices, _) = capture(file)?;
+    let (_dir, mut db) = imported_db();
+    let generation = db.generation().expect("generation");
+    let matches = match_devices(&mut db, &devices, generation).expect("match");
+    let mut expected_ids = Vec::new();
+    for (ip, want) in expected {
+        let d = by_ip(&devices, ip);
+        expected_ids.push(d.id);
+        assert_eq!(cves(&matches, d.id), want.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{file}: device {ip}");
+    }
+    for d in devices.iter().filter(|d| !expected_ids.contains(&d.id)) {
+        assert_eq!(cves(&matches, d.id), Vec::<String>::new(), "{file}: device {} ({:?}) should have none", d.id, d.ips);
+    }
+    Some(matches)
+}
+
+#[test]
+fn siemens_s7_300_gets_exactly_its_vulnerabilities() {
+    let expected: &[(&str, &[&str])] =
+        &[("134.217.61.211", &["CVE-2099-1001", "CVE-2099-1003", "CVE-2099-1005", "CVE-2099-1008", "CVE-2099-1102"])];
+    let Some(m) = check("s7comm/icsnpp_s7comm_snap7_s300.pcap", expected) else { return };
+    let (devices, _) = capture("s7comm/icsnpp_s7comm_snap7_s300.pcap").expect("capture");
+    let plc = by_ip(&devices, "134.217.61.211").id;
+    // NVD and the Siemens advisory agree on CVE-2099-1001; it is on the KEV list.
+    let v = get(&m, plc, "CVE-2099-1001");
+    assert_eq!(v.basis.iter().map(|b| b.source.as_str()).collect::<Vec<_>>(), ["nvd", "csaf"]);
+    assert_eq!(v.basis[0].product, "simatic_s7-300_cpu_315-2_pn/dp_firmware");
+    assert_eq!(v.basis[0].versions, "< 3.2.8");
+    assert_eq!(v.basis[1].reference, "SSA-TEST-0315 product CSAFPID-0001");
+    assert_eq!(v.basis[1].matched_by, "order number");
+    assert!(v.basis[0].facts.iter().any(|f| f.value == "V3.2.7" && f.source == "s7comm"));
+    assert!(v.basis[1].facts.iter().any(|f| f.value == "6ES7 315-2EH14-0AB0"));
+    assert_eq!(v.kev.as_ref().map(|k| k.date_added.as_str()), Some("2099-01-20"));
+    assert_eq!((v.cvss3, v.cvss4), (Some(7.5), Some(8.7)));
+    assert_eq!(v.fixed_version.as_deref().map(|f| f.trim_start_matches('V')), Some("3.2.8"));
+    assert_eq!(v.confidence_label, "high");
+    assert!(v.remediations.iter().any(|r| r.contains("Update to V3.2.8")), "{:?}", v.remediations);
+    // At the end-including bound: affected, nothing names a fix.
+    assert_eq!(get(&m, plc, "CVE-2099-1003").fixed_version, None);
+    // The product-line CPE matches with medium confidence.
+    let line = get(&m, plc, "CVE-2099-1005");
+    assert_eq!((line.basis[0].matched_by.as_str(), line.confidence_label.as_str()), ("product line", "medium"));
+    // The CPE named after the order number.
+    assert_eq!(get(&m, plc, "CVE-2099-1008").basis[0].matched_by, "order number");
+    // Only the advisory knows CVE-2099-1102; its score comes from there.
+    let csaf_only = get(&m, plc, "CVE-2099-1102");
+    assert_eq!((csaf_only.cvss3, csaf_only.basis.len()), (Some(8.1), 1));
+}
+
+#[test]
+fn rockwell_enbt_gets_exactly_its_vulnerabilities() {
+    check("enip/iti_enip_listidentity_1756_enbt.pcap", &[("10.1.1.164", &["CVE-2099-2001", "CVE-2099-2101"])]);
+}
+
+#[test]
+fn rockwell_controllogix_gets_exactly_its_vulnerabilities() {
+    let Some(m) = check("enip/iti_openics_cip_program_upload.pcap", &[("192.168.10.120", &["CVE-2099-2004", "CVE-2099-2102"])]) else {
+        return;
+    };
+    let (devices, _) = capture("enip/iti_openics_cip_program_upload.pcap").expect("capture");
+    let plc = by_ip(&devices, "192.168.10.120").id;
+    let v = get(&m, plc, "CVE-2099-2102");
+    assert_eq!(v.basis[0].versions, ">= 16.0, <= 16.20");
+    assert_eq!(v.fixed_version.as_deref(), Some("20.011"));
+    assert_eq!(get(&m, plc, "CVE-2099-2004").fixed_version.as_deref(), Some("20.011"));
+}
+
+#[test]
+fn bacnet_lighting_controller_gets_exactly_its_vulnerabilities() {
+    let Some(m) = check("bacnet/icsnpp_bacnet_services.pcap", &[("192.168.0.24", &["CVE-2099-3001", "CVE-2099-3101"])]) else { return };
+    let (devices, _) = capture("bacnet/icsnpp_bacnet_services.pcap").expect("capture");
+    let id = by_ip(&devices, "192.168.0.24").id;
+    // The advisory's product family (Synergy) is a word the device never says.
+    assert_eq!(get(&m, id, "CVE-2099-3101").basis[0].matched_by, "model (loose)");
+    assert_eq!(get(&m, id, "CVE-2099-3101").fixed_version.as_deref(), Some("2.63"));
+}
+
+#[test]
+fn areva_mms_ied_gets_exactly_its_vulnerabilities() {
+    // Both ends of this capture answer MMS identify as e-terracomm 2.3.1.
+    let both: &[&str] = &["CVE-2099-4001", "CVE-2099-4101"];
+    let Some(m) = check("iec61850/iti_mms_identify_areva.pcap", &[("10.101.1.3", both), ("10.101.1.2", both)]) else { return };
+    let (devices, _) = capture("iec61850/iti_mms_identify_areva.pcap").expect("capture");
+    let ied = by_ip(&devices, "10.101.1.3").id;
+    assert!(get(&m, ied, "CVE-2099-4001").kev.is_some());
+    assert_eq!(get(&m, ied, "CVE-2099-4101").fixed_version.as_deref(), Some("2.3.2"));
+}
+
+#[test]
+fn matches_are_cached_and_redone_when_facts_or_data_change() {
+    let Some((mut devices, _)) = capture("enip/iti_enip_listidentity_1756_enbt.pcap") else { return };
+    let (dir, mut db) = imported_db();
+    let id = by_ip(&devices, "10.1.1.164").id;
+    let generation = db.generation().expect("generation");
+    let first = match_devices(&mut db, &devices, generation).expect("match");
+    assert_eq!(cves(&first, id), ["CVE-2099-2001", "CVE-2099-2101"]);
+    // Re-importing the same files changes nothing and keeps the generation.
+    let again = palisade_vulndb::import_paths(&mut db, &[common::fixtures()]);
+    assert!(again.errors.is_empty(), "{:?}", again.errors);
+    let nvd = again.files.iter().find(|f| f.kind == "nvd-cve").expect("nvd file");
+    assert_eq!((nvd.records, nvd.changed), (25, 0));
+    assert_eq!(db.generation().expect("generation"), generation);
+    // New firmware fact: matched again, 4.04 is past both bounds of CVE-2099-2001.
+    let device = devices.iter_mut().find(|d| d.id == id).expect("device");
+    for f in device.facts.iter_mut().filter(|f| f.field == palisade_model::IdentityField::Firmware) {
+        f.value = "4.04".into();
+    }
+    let after = match_devices(&mut db, &devices, generation).expect("match");
+    assert_eq!(cves(&after, id), ["CVE-2099-2101"]);
+    // A changed record in the database: matched again at the next generation.
+    let changed = std::fs::read_to_string(common::fixtures().join("nvd-cve-ics.json"))
+        .expect("fixture")
+        .replace("\"versionEndIncluding\": \"4.03\"", "\"versionEndIncluding\": \"4.04\"")
+        .replace("\"lastModified\": \"2099-02-01T10:00:00.000\"", "\"lastModified\": \"2099-03-01T10:00:00.000\"");
+    let path = dir.path().join("modified.json");
+    std::fs::write(&path, changed).expect("write");
+    let report = palisade_vulndb::import_paths(&mut db, &[path]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.files[0].changed, 25);
+    let next = db.generation().expect("generation");
+    assert_eq!(next, generation + 1);
+    let redone = match_devices(&mut db, &devices, next).expect("match");
+    assert_eq!(cves(&redone, id), ["CVE-2099-2001", "CVE-2099-2101"]);
+    assert_eq!(db.status().expect("status").cves, 25 + 3 + 3 + 1 + 2);
+}
