@@ -10,6 +10,8 @@ mod ber;
 mod context;
 mod cotp;
 pub mod fuzzing;
+#[cfg(test)]
+pub(crate) mod testing;
 #[macro_use]
 mod registry;
 

@@ -1,13 +1,8 @@
 //! Dissector tests over hand-built BACnet/IP datagrams.
 
 use super::*;
-use crate::EventSink;
-use palisade_model::{Endpoint, Event, Timestamp};
-use std::net::{IpAddr, Ipv4Addr};
-
-fn ep(last: u8) -> Endpoint {
-    Endpoint { mac: None, ip: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))), port: 47808 }
-}
+use crate::testing::{ep, facts, last_octet, operation_events, violation_kinds as violations, Flow, APART};
+use palisade_model::Event;
 
 /// An Original-Unicast-NPDU with a plain NPDU around `apdu`.
 fn unicast(apdu: &[u8]) -> Vec<u8> {
@@ -18,48 +13,14 @@ fn unicast(apdu: &[u8]) -> Vec<u8> {
     v
 }
 
-/// Feeds datagrams between 10.0.0.1 (client) and 10.0.0.2 and returns the events.
+/// Feeds datagrams a minute apart between 10.0.0.1 (client) and 10.0.0.2 and returns the events.
 fn run(datagrams: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-    let mut sink = EventSink::default();
-    let mut d = Bacnet::default();
-    for (i, (dir, bytes)) in datagrams.iter().enumerate() {
-        let mut ctx = Ctx::new(Timestamp(i as i64 * 61_000_000_000), *dir, ep(1), ep(2), Protocol::Bacnet, &mut sink);
-        d.datagram(&mut ctx, bytes);
-    }
-    let mut out = Vec::new();
-    sink.swap(&mut out);
-    out
+    Flow::<Bacnet>::new(ep(1, 47808), ep(2, 47808)).every(APART).datagrams(datagrams).events()
 }
 
+/// The operations as (kind, service, target, result, last octet of the requester).
 fn operations(events: &[Event]) -> Vec<(OperationKind, u32, Option<String>, OperationResult, u8)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Operation(o) => Some((o.kind, o.code, o.target.clone(), o.result, last_octet(&o.client))),
-            _ => None,
-        })
-        .collect()
-}
-
-fn violations(events: &[Event]) -> Vec<ViolationKind> {
-    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v.kind) } else { None }).collect()
-}
-
-fn last_octet(e: &Endpoint) -> u8 {
-    match e.ip {
-        Some(IpAddr::V4(a)) => a.octets()[3],
-        _ => 0,
-    }
-}
-
-fn facts(events: &[Event]) -> Vec<(IdentityField, String, u8)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Identity(f) => Some((f.field, f.value.clone(), last_octet(&f.subject))),
-            _ => None,
-        })
-        .collect()
+    operation_events(events).into_iter().map(|o| (o.kind, o.code, o.target.clone(), o.result, last_octet(&o.client))).collect()
 }
 
 use Direction::{ToClient, ToServer};
@@ -180,13 +141,11 @@ fn probe_is_strict() {
 
 #[test]
 fn gives_up_on_garbage() {
-    let mut sink = EventSink::default();
-    let mut d = Bacnet::default();
+    let mut flow = Flow::<Bacnet>::new(ep(1, 47808), ep(2, 47808));
     for _ in 0..GIVE_UP {
-        let mut ctx = Ctx::new(Timestamp(0), ToServer, ep(1), ep(2), Protocol::Bacnet, &mut sink);
-        d.datagram(&mut ctx, b"garbage");
+        flow.datagrams(&[(ToServer, b"garbage")]);
     }
-    assert!(d.finished());
+    assert!(flow.dissector().finished());
 }
 
 #[test]

@@ -90,20 +90,14 @@ impl fmt::Display for PortSummary<'_, '_> {
 mod tests {
     use super::parser::tests::{addresses, frame, tlv};
     use super::*;
-    use crate::EventSink;
-    use palisade_flow::Direction;
-    use palisade_model::{Endpoint, Event, MacAddr, Timestamp};
+    use crate::testing::{ip_facts, mac_ep, violation_kinds, Flow};
+    use palisade_model::{Event, MacAddr};
     use std::net::IpAddr;
 
+    /// Feeds one frame a switch sends to the CDP group.
     fn run(f: &[u8]) -> Vec<Event> {
-        let mut sink = EventSink::default();
-        let sender = Endpoint { mac: Some(MacAddr([0x00, 0x19, 0x2f, 0xa7, 0xb2, 0x8d])), ip: None, port: 0 };
-        let group = Endpoint { mac: Some(MacAddr([0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc])), ip: None, port: 0 };
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, sender, group, Protocol::Cdp, &mut sink);
-        Cdp.datagram(&mut ctx, f);
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        out
+        let (switch, group) = (MacAddr([0x00, 0x19, 0x2f, 0xa7, 0xb2, 0x8d]), MacAddr([0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc]));
+        Flow::<Cdp>::new(mac_ep(switch), mac_ep(group)).client_sends(&[f]).events()
     }
 
     #[test]
@@ -121,10 +115,7 @@ mod tests {
             tlv(11, &[1]),
         ]);
         let ev = run(&f);
-        let facts: Vec<_> = ev
-            .iter()
-            .filter_map(|e| if let Event::Identity(f) = e { Some((f.subject.ip, f.field, f.value.as_str())) } else { None })
-            .collect();
+        let facts = ip_facts(&ev);
         let ip: Option<IpAddr> = Some("192.168.0.1".parse().expect("ip"));
         for subject in [None, ip] {
             for (field, value) in [
@@ -142,7 +133,7 @@ mod tests {
                 (IdentityField::ManagementIp, "192.168.0.1"),
                 (IdentityField::Description, "cdp port FastEthernet0/13, native vlan 1, full duplex"),
             ] {
-                assert!(facts.contains(&(subject, field, value)), "{subject:?} {field} {value}: {facts:?}");
+                assert!(facts.contains(&(subject, field, value.to_string())), "{subject:?} {field} {value}: {facts:?}");
             }
         }
     }
@@ -150,7 +141,7 @@ mod tests {
     #[test]
     fn malformed_frame_is_a_violation() {
         let ev = run(&[2, 180, 0, 0, 0, 1, 0, 200]);
-        assert!(ev.iter().any(|e| matches!(e, Event::Violation(v) if v.kind == ViolationKind::Malformed)));
+        assert!(violation_kinds(&ev).contains(&ViolationKind::Malformed));
     }
 
     #[test]

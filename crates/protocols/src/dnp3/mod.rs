@@ -395,22 +395,14 @@ impl Dissector for Dnp3 {
 mod tests {
     use super::parser::tests::frame;
     use super::*;
-    use crate::EventSink;
-    use palisade_model::{Endpoint, Event, Timestamp};
+    use crate::testing::{field_values, operations, violation_kinds, Flow};
+    use palisade_model::{Endpoint, Event};
 
     /// Runs `(direction, bytes)` pieces through one flow as a TCP stream.
     fn run(pieces: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-        let mut sink = EventSink::default();
-        let mut d = Dnp3::default();
         let client = Endpoint { port: 40000, ..Endpoint::default() };
         let server = Endpoint { port: 20000, ..Endpoint::default() };
-        for (dir, bytes) in pieces {
-            let mut ctx = Ctx::new(Timestamp(0), *dir, client, server, Protocol::Dnp3, &mut sink);
-            assert_eq!(d.stream(&mut ctx, bytes), bytes.len());
-        }
-        let mut events = Vec::new();
-        sink.swap(&mut events);
-        events
+        Flow::<Dnp3>::new(client, server).whole_streams(pieces).events()
     }
 
     /// A master request fragment in one link frame.
@@ -428,23 +420,13 @@ mod tests {
         frame(0x44, 1, 10, &user)
     }
 
-    fn operations(events: &[Event]) -> Vec<(OperationKind, u32, Option<String>, OperationResult)> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Operation(o) => Some((o.kind, o.code, o.target.clone(), o.result)),
-                _ => None,
-            })
-            .collect()
-    }
-
     #[test]
     fn direct_operate_matched_with_response() {
         let crob = [12, 1, 0x17, 1, 3, 0x41, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         let events = run(&[(Direction::ToServer, request(5, 5, &crob)), (Direction::ToClient, response(5, 0, &crob))]);
         let ops = operations(&events);
         assert_eq!(ops, vec![(OperationKind::Write, 5, Some("g12v1 CROB index 3".into()), OperationResult::Success)]);
-        let roles: Vec<_> = events.iter().filter_map(|e| if let Event::Identity(f) = e { Some(f.value.as_str()) } else { None }).collect();
+        let roles: Vec<_> = field_values(&events).into_iter().map(|(_, value)| value).collect();
         assert_eq!(roles, vec!["scada-client", "outstation"]);
     }
 
@@ -485,8 +467,7 @@ mod tests {
         let mut bad_header = request(3, 1, &[60, 1, 0x06]);
         bad_header[5] ^= 0x01;
         let events = run(&[(Direction::ToServer, [good.clone(), bad_block, good.clone(), bad_header, good].concat())]);
-        let kinds: Vec<_> = events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v.kind) } else { None }).collect();
-        assert_eq!(kinds, vec![ViolationKind::ChecksumError, ViolationKind::ChecksumError]);
+        assert_eq!(violation_kinds(&events), vec![ViolationKind::ChecksumError, ViolationKind::ChecksumError]);
     }
 
     #[test]

@@ -133,43 +133,23 @@ pub(crate) fn stream(data: &[u8], mut each: impl FnMut(&[u8])) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::parser::tests::{header, name, name_data, record};
+    use super::parser::tests::{feed_messages, header, name, name_data, record};
     use super::parser::{TYPE_A, TYPE_AAAA, TYPE_PTR};
     use super::*;
-    use crate::EventSink;
+    use crate::testing::{ep_at, ip_facts, violations, Flow};
     use palisade_flow::Direction;
-    use palisade_model::{Event, Timestamp};
+    use palisade_model::Event;
 
-    fn endpoint(ip: &str, port: u16) -> Endpoint {
-        Endpoint { mac: None, ip: Some(ip.parse().unwrap()), port }
-    }
-
+    /// Runs `msgs` sent in `dir` between 192.168.1.20 and the server `server_ip`.
     fn run(server_ip: &str, dir: Direction, msgs: &[&[u8]], tcp: bool) -> Vec<Event> {
-        let mut sink = EventSink::default();
-        let mut d = Dns::default();
-        for m in msgs {
-            let mut ctx = Ctx::new(Timestamp(0), dir, endpoint("192.168.1.20", 40000), endpoint(server_ip, 53), Protocol::Dns, &mut sink);
-            if tcp {
-                let mut s = (m.len() as u16).to_be_bytes().to_vec();
-                s.extend_from_slice(m);
-                assert_eq!(d.stream(&mut ctx, &s), s.len());
-            } else {
-                d.datagram(&mut ctx, m);
-            }
-        }
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        out
+        let mut flow = Flow::<Dns>::new(ep_at("192.168.1.20", 40000), ep_at(server_ip, 53));
+        feed_messages(&mut flow, dir, msgs, tcp);
+        flow.events()
     }
 
+    /// The facts as (subject IP or "", field, value).
     fn facts(events: &[Event]) -> Vec<(String, IdentityField, String)> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Identity(f) => Some((f.subject.ip.map(|i| i.to_string()).unwrap_or_default(), f.field, f.value.clone())),
-                _ => None,
-            })
-            .collect()
+        ip_facts(events).into_iter().map(|(ip, field, value)| (ip.map(|i| i.to_string()).unwrap_or_default(), field, value)).collect()
     }
 
     fn response() -> Vec<u8> {
@@ -219,13 +199,7 @@ mod tests {
         let mut m = header(0x8180, [1, 0, 0, 0]);
         m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
         let events = run("192.168.1.1", Direction::ToClient, &[&m, &m, &header(0x8180, [9, 9, 0, 0])], false);
-        let violations: Vec<_> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Violation(v) => Some((v.kind, v.detail.clone())),
-                _ => None,
-            })
-            .collect();
+        let violations = violations(&events);
         assert_eq!(violations.len(), 1);
         assert_eq!(violations[0].0, ViolationKind::Malformed);
         assert!(violations[0].1.contains("pointer"), "{}", violations[0].1);

@@ -524,6 +524,9 @@ pub(crate) fn looks_like_message(msg: &[u8], declared_len: usize) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::testing::Flow;
+    use crate::Dissector;
+    use palisade_flow::Direction;
 
     /// Appends a name in uncompressed form.
     pub(crate) fn name(out: &mut Vec<u8>, dotted: &str) {
@@ -558,6 +561,20 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         name(&mut out, dotted);
         out
+    }
+
+    /// Feeds DNS-style messages sent in `dir` to `flow`: over TCP each with
+    /// its 2-byte length first (and consumed whole), else as UDP datagrams.
+    pub(crate) fn feed_messages<D: Dissector>(flow: &mut Flow<D>, dir: Direction, msgs: &[&[u8]], tcp: bool) {
+        for msg in msgs {
+            if tcp {
+                let mut framed = (msg.len() as u16).to_be_bytes().to_vec();
+                framed.extend_from_slice(msg);
+                flow.whole_streams(&[(dir, framed)]);
+            } else {
+                flow.datagrams(&[(dir, msg)]);
+            }
+        }
     }
 
     fn query(qname: &str) -> Vec<u8> {

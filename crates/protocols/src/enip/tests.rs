@@ -1,56 +1,15 @@
 //! Dissector tests with hand-built messages.
 
 use super::*;
-use crate::EventSink;
-use palisade_model::{Event, Timestamp};
-use std::net::{IpAddr, Ipv4Addr};
+use crate::testing::{ep, facts, operations, violation_kinds as violations, Flow};
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
-fn endpoint(last: u8, port: u16) -> Endpoint {
-    Endpoint { mac: None, ip: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))), port }
-}
-
-/// Feeds whole TCP payloads `(direction, bytes)` to one flow; returns the events.
-fn run_tcp<D: Dissector>(d: &mut D, packets: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-    let mut sink = EventSink::default();
-    for (i, (dir, bytes)) in packets.iter().enumerate() {
-        let mut ctx = Ctx::new(Timestamp(i as i64), *dir, endpoint(1, 50000), endpoint(2, PORT), D::REGISTRATION.protocol, &mut sink);
-        let used = d.stream(&mut ctx, bytes);
-        assert_eq!(used, bytes.len(), "packet {i} not consumed whole");
-    }
-    let mut out = Vec::new();
-    sink.swap(&mut out);
-    out
-}
-
-fn facts(events: &[Event]) -> Vec<(u8, IdentityField, String)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Identity(f) => match f.subject.ip {
-                Some(IpAddr::V4(ip)) => Some((ip.octets()[3], f.field, f.value.clone())),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
-}
-
-fn operations(events: &[Event]) -> Vec<(OperationKind, u32, Option<String>, OperationResult)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Operation(o) => Some((o.kind, o.code, o.target.clone(), o.result)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn violations(events: &[Event]) -> Vec<ViolationKind> {
-    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v.kind) } else { None }).collect()
+/// A TCP flow from 10.0.0.1 to the EtherNet/IP port of 10.0.0.2.
+fn tcp_flow() -> Flow<Enip> {
+    Flow::new(ep(1, 50000), ep(2, PORT))
 }
 
 /// An encapsulation message: command, context, body.
@@ -86,9 +45,9 @@ const LIST_IDENTITY_REPLY: &str = "63003300000000000000000000000000c1debed100000
 
 #[test]
 fn list_identity_reply_gives_identity_of_the_replier() {
-    let mut d = Enip::default();
+    let mut flow = tcp_flow();
     let request = hex("63000000000000000000000000000000c1debed100000000");
-    let events = run_tcp(&mut d, &[(Direction::ToServer, request), (Direction::ToClient, hex(LIST_IDENTITY_REPLY))]);
+    let events = flow.whole_streams(&[(Direction::ToServer, request), (Direction::ToClient, hex(LIST_IDENTITY_REPLY))]).events();
     let f = facts(&events);
     for want in [
         (IdentityField::Vendor, "Rockwell Automation/Allen-Bradley"),
@@ -97,7 +56,7 @@ fn list_identity_reply_gives_identity_of_the_replier() {
         (IdentityField::Serial, "0x00524d8e"),
         (IdentityField::Role, "io-adapter"),
     ] {
-        assert!(f.contains(&(2, want.0, want.1.to_string())), "missing {want:?} in {f:?}");
+        assert!(f.contains(&(want.0, want.1.to_string(), 2)), "missing {want:?} in {f:?}");
     }
     assert_eq!(operations(&events), vec![(OperationKind::Identify, 0x63, None, OperationResult::Success)]);
     assert!(violations(&events).is_empty());
@@ -105,37 +64,36 @@ fn list_identity_reply_gives_identity_of_the_replier() {
 
 #[test]
 fn identity_object_read_through_unconnected_send() {
-    let mut d = Enip::default();
+    let mut flow = tcp_flow();
     let request = rr(7, &hex("52022006240107e90600010220012401010001000100"));
     let mut reply = hex("81000000");
     reply.extend_from_slice(&hex("01000e003600101460303f825100"));
     reply.push(20);
     reply.extend_from_slice(b"1756-L61/B LOGIX5561");
-    let events = run_tcp(&mut d, &[(Direction::ToServer, request), (Direction::ToClient, rr(7, &reply))]);
+    let events = flow.whole_streams(&[(Direction::ToServer, request), (Direction::ToClient, rr(7, &reply))]).events();
     let f = facts(&events);
-    assert!(f.contains(&(2, IdentityField::ProductName, "1756-L61/B LOGIX5561".into())));
-    assert!(f.contains(&(2, IdentityField::Firmware, "16.20".into())));
-    assert!(f.contains(&(2, IdentityField::Serial, "0x0051823f".into())));
-    assert!(f.contains(&(2, IdentityField::Role, "plc".into())));
-    assert!(!f.iter().any(|x| x.2 == "controller"));
+    assert!(f.contains(&(IdentityField::ProductName, "1756-L61/B LOGIX5561".into(), 2)));
+    assert!(f.contains(&(IdentityField::Firmware, "16.20".into(), 2)));
+    assert!(f.contains(&(IdentityField::Serial, "0x0051823f".into(), 2)));
+    assert!(f.contains(&(IdentityField::Role, "plc".into(), 2)));
+    assert!(!f.iter().any(|x| x.1 == "controller"));
     assert_eq!(operations(&events), vec![(OperationKind::Identify, 0x01, Some("class 0x01 instance 1".into()), OperationResult::Success)]);
     assert!(violations(&events).is_empty());
 }
 
 #[test]
 fn program_upload_and_errors_over_connected_messages() {
-    let mut d = Enip::default();
+    let mut flow = tcp_flow();
     let upload = hex("4f03206a2500fa1b");
     let read_tag = hex("4c0391034d6f740001000000");
-    let events = run_tcp(
-        &mut d,
-        &[
+    let events = flow
+        .whole_streams(&[
             (Direction::ToServer, unit(1, &upload)),
             (Direction::ToClient, unit(1, &hex("cf0000000f000000"))),
             (Direction::ToServer, unit(2, &read_tag)),
             (Direction::ToClient, unit(2, &hex("cc00050000"))),
-        ],
-    );
+        ])
+        .events();
     assert_eq!(
         operations(&events),
         vec![
@@ -144,17 +102,17 @@ fn program_upload_and_errors_over_connected_messages() {
         ]
     );
     let f = facts(&events);
-    assert!(f.contains(&(1, IdentityField::Role, "engineering-workstation".into())));
-    assert!(f.contains(&(2, IdentityField::Role, "controller".into())));
+    assert!(f.contains(&(IdentityField::Role, "engineering-workstation".into(), 1)));
+    assert!(f.contains(&(IdentityField::Role, "controller".into(), 2)));
     assert!(violations(&events).is_empty());
 }
 
 #[test]
 fn multiple_service_packet_results_per_request() {
-    let mut d = Enip::default();
+    let mut flow = tcp_flow();
     let request = hex("0a0220022401020006000e000e03200124013007100320042465300301");
     let reply = hex("8a000000020006000d008e0000000241429000080000");
-    let events = run_tcp(&mut d, &[(Direction::ToServer, rr(9, &request)), (Direction::ToClient, rr(9, &reply))]);
+    let events = flow.whole_streams(&[(Direction::ToServer, rr(9, &request)), (Direction::ToClient, rr(9, &reply))]).events();
     assert_eq!(
         operations(&events),
         vec![
@@ -162,80 +120,72 @@ fn multiple_service_packet_results_per_request() {
             (OperationKind::Write, 0x10, Some("class 0x04 instance 101 attr 3".into()), OperationResult::Error(8)),
         ]
     );
-    assert!(facts(&events).contains(&(2, IdentityField::ProductName, "AB".into())));
+    assert!(facts(&events).contains(&(IdentityField::ProductName, "AB".into(), 2)));
     assert!(violations(&events).is_empty());
 }
 
 #[test]
 fn responses_without_requests() {
     // The first in-flight response of a capture is not a violation...
-    let mut d = Enip::default();
-    let events = run_tcp(&mut d, &[(Direction::ToClient, rr(3, &hex("81000000")))]);
+    let mut flow = tcp_flow();
+    let events = flow.whole_streams(&[(Direction::ToClient, rr(3, &hex("81000000")))]).events();
     assert!(violations(&events).is_empty());
     // ...but once requests were seen, an unmatched response is.
-    let events = run_tcp(
-        &mut d,
-        &[
+    let events = flow
+        .whole_streams(&[
             (Direction::ToServer, rr(4, &hex("0e03200124013007"))),
             (Direction::ToClient, rr(4, &hex("8e000000024142"))),
             (Direction::ToClient, rr(5, &hex("8e000000024142"))),
-        ],
-    );
+        ])
+        .events();
     assert_eq!(violations(&events), vec![ViolationKind::UnexpectedResponse]);
 }
 
 #[test]
 fn malformed_paths_and_services() {
-    let mut d = Enip::default();
-    let events = run_tcp(
-        &mut d,
-        &[
+    let mut flow = tcp_flow();
+    let events = flow
+        .whole_streams(&[
             (Direction::ToServer, rr(1, &hex("0e02e0012401"))),
             (Direction::ToServer, rr(2, &hex("700220012401"))),
             (Direction::ToServer, rr(3, &hex("0e05200124"))),
-        ],
-    );
+        ])
+        .events();
     assert_eq!(violations(&events), vec![ViolationKind::Malformed, ViolationKind::ReservedValue, ViolationKind::Malformed]);
 }
 
 #[test]
 fn resynchronises_mid_stream_and_flags_unknown_commands() {
-    let mut d = Enip::default();
+    let mut flow = tcp_flow();
     let mut first = hex("deadbeef0102");
     first.extend_from_slice(&encap(0x65, 0, &[1, 0, 0, 0]));
-    let events = run_tcp(&mut d, &[(Direction::ToServer, first)]);
+    let events = flow.whole_streams(&[(Direction::ToServer, first)]).events();
     assert!(violations(&events).is_empty());
     let mut bad = encap(0x99, 0, &[]);
     bad.extend_from_slice(&encap(0x66, 0, &[]));
-    let events = run_tcp(&mut d, &[(Direction::ToServer, bad)]);
+    let events = flow.whole_streams(&[(Direction::ToServer, bad)]).events();
     assert_eq!(violations(&events), vec![ViolationKind::IllegalFunction]);
     assert_eq!(operations(&events), vec![(OperationKind::Session, 0x66, None, OperationResult::Unknown)]);
 }
 
 #[test]
 fn partial_messages_wait_for_more() {
-    let mut d = Enip::default();
-    let mut sink = EventSink::default();
+    let mut flow = tcp_flow();
     let msg = hex(LIST_IDENTITY_REPLY);
-    let mut ctx = Ctx::new(Timestamp(0), Direction::ToClient, endpoint(1, 50000), endpoint(2, PORT), Protocol::Enip, &mut sink);
-    assert_eq!(d.stream(&mut ctx, &msg[..10]), 0);
-    assert_eq!(d.stream(&mut ctx, &msg[..40]), 0);
-    assert_eq!(d.stream(&mut ctx, &msg), msg.len());
+    assert_eq!(flow.stream(Direction::ToClient, &msg[..10]), 0);
+    assert_eq!(flow.stream(Direction::ToClient, &msg[..40]), 0);
+    assert_eq!(flow.stream(Direction::ToClient, &msg), msg.len());
 }
 
 #[test]
 fn udp_list_identity_and_length_checks() {
-    let mut d = Enip::default();
-    let mut sink = EventSink::default();
-    let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, endpoint(2, PORT), endpoint(1, 50000), Protocol::Enip, &mut sink);
-    d.datagram(&mut ctx, &hex(LIST_IDENTITY_REPLY));
     let mut long = hex(LIST_IDENTITY_REPLY);
     long.push(0);
-    d.datagram(&mut ctx, &long);
-    d.datagram(&mut ctx, &long[..30]);
-    let mut events = Vec::new();
-    sink.swap(&mut events);
-    assert!(facts(&events).contains(&(2, IdentityField::Serial, "0x00524d8e".into())));
+    let to_server = Direction::ToServer;
+    let events = Flow::<Enip>::new(ep(2, PORT), ep(1, 50000))
+        .datagrams(&[(to_server, hex(LIST_IDENTITY_REPLY)), (to_server, long.clone()), (to_server, long[..30].to_vec())])
+        .events();
+    assert!(facts(&events).contains(&(IdentityField::Serial, "0x00524d8e".into(), 2)));
     // The replier sent first, so it is the flow's client: no operation is made up.
     assert!(operations(&events).is_empty());
     assert_eq!(violations(&events), vec![ViolationKind::LengthMismatch, ViolationKind::LengthMismatch]);
@@ -255,17 +205,15 @@ fn probes() {
 
 #[test]
 fn io_flow_finishes_after_a_few_datagrams() {
-    let mut io = CipIo::default();
-    let mut sink = EventSink::default();
-    let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, endpoint(1, IO_PORT), endpoint(2, IO_PORT), Protocol::Cip, &mut sink);
-    io.datagram(&mut ctx, b"junk");
+    let mut io = Flow::<CipIo>::new(ep(1, IO_PORT), ep(2, IO_PORT));
+    let junk = [(Direction::ToServer, b"junk".to_vec())];
+    io.datagrams(&junk);
     for _ in 0..IO_PACKETS_CHECKED {
-        assert!(!io.finished());
-        io.datagram(&mut ctx, &hex("02000280080003064b00db943f00b1000600a587e80f0300"));
+        assert!(!io.dissector().finished());
+        io.datagrams(&[(Direction::ToServer, hex("02000280080003064b00db943f00b1000600a587e80f0300"))]);
     }
-    assert!(io.finished());
-    io.datagram(&mut ctx, b"junk");
-    let mut events = Vec::new();
-    sink.swap(&mut events);
+    assert!(io.dissector().finished());
+    io.datagrams(&junk);
+    let events = io.events();
     assert_eq!(violations(&events), vec![ViolationKind::Malformed]);
 }

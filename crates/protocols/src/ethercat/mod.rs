@@ -74,22 +74,12 @@ impl Ethercat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EventSink;
-    use palisade_flow::Direction;
-    use palisade_model::{Endpoint, Event, MacAddr, Timestamp};
+    use crate::testing::{field_values as facts, mac_ep, operation_events, violation_kinds, Flow};
+    use palisade_model::{Event, MacAddr};
 
+    /// Feeds frames the master sends.
     fn run(frames: &[Vec<u8>]) -> Vec<Event> {
-        let mut sink = EventSink::default();
-        let mut d = Ethercat::default();
-        let master = Endpoint { mac: Some(MacAddr([2, 0, 0, 0, 0, 0])), ..Endpoint::default() };
-        let group = Endpoint { mac: Some(MacAddr([1, 1, 5, 1, 0, 0])), ..Endpoint::default() };
-        for (i, f) in frames.iter().enumerate() {
-            let mut ctx = Ctx::new(Timestamp(i as i64), Direction::ToServer, master, group, Protocol::Ethercat, &mut sink);
-            d.datagram(&mut ctx, f);
-        }
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        out
+        Flow::<Ethercat>::new(mac_ep(MacAddr([2, 0, 0, 0, 0, 0])), mac_ep(MacAddr([1, 1, 5, 1, 0, 0]))).client_sends(frames).events()
     }
 
     /// A command frame with one datagram of `len` zero bytes.
@@ -105,10 +95,6 @@ mod tests {
         f
     }
 
-    fn facts(events: &[Event]) -> Vec<(IdentityField, String)> {
-        events.iter().filter_map(|e| if let Event::Identity(f) = e { Some((f.field, f.value.clone())) } else { None }).collect()
-    }
-
     #[test]
     fn counts_slaves_and_reports_scan() {
         let events =
@@ -121,10 +107,7 @@ mod tests {
                 (IdentityField::Description, "ethercat master, 4 slaves".into()),
             ]
         );
-        let ops: Vec<_> = events
-            .iter()
-            .filter_map(|e| if let Event::Operation(o) = e { Some((o.kind, o.target.clone(), o.result)) } else { None })
-            .collect();
+        let ops: Vec<_> = operation_events(&events).into_iter().map(|o| (o.kind, o.target.clone(), o.result)).collect();
         assert_eq!(ops, vec![(OperationKind::Identify, Some("slave scan".into()), OperationResult::Success)]);
     }
 
@@ -133,7 +116,6 @@ mod tests {
         let mut bad = frame(command::BRD, 0, 2, 3);
         bad.truncate(10);
         let events = run(&[bad.clone(), bad, frame(0x20, 0, 1, 0)]);
-        let v: Vec<_> = events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v.kind) } else { None }).collect();
-        assert_eq!(v, vec![ViolationKind::LengthMismatch]);
+        assert_eq!(violation_kinds(&events), vec![ViolationKind::LengthMismatch]);
     }
 }

@@ -1,13 +1,8 @@
 //! Dissector tests over hand-built FINS frames.
 
 use super::*;
-use crate::EventSink;
-use palisade_model::{Endpoint, Event};
-use std::net::{IpAddr, Ipv4Addr};
-
-fn ep(last: u8, port: u16) -> Endpoint {
-    Endpoint { mac: None, ip: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))), port }
-}
+use crate::testing::{ep, facts, operations, violation_kinds as violations, Flow, APART};
+use palisade_model::Event;
 
 const C: Direction = Direction::ToServer;
 const S: Direction = Direction::ToClient;
@@ -37,62 +32,19 @@ fn tcp(frame: &[u8]) -> Vec<u8> {
     v
 }
 
+/// A flow from node 2 (10.0.0.2) to the FINS port of node 1 (10.0.0.1), packets a minute apart.
+fn flow() -> Flow<Fins> {
+    Flow::new(ep(2, 50000), ep(1, 9600)).every(APART)
+}
+
+/// Feeds datagrams, ends the flow and returns the events.
 fn datagrams(list: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-    let mut sink = EventSink::default();
-    let mut d = Fins::default();
-    for (i, (dir, bytes)) in list.iter().enumerate() {
-        let mut ctx = Ctx::new(Timestamp(i as i64 * 61_000_000_000), *dir, ep(2, 50000), ep(1, 9600), Protocol::Fins, &mut sink);
-        d.datagram(&mut ctx, bytes);
-    }
-    let mut ctx = Ctx::new(Timestamp(0), C, ep(2, 50000), ep(1, 9600), Protocol::Fins, &mut sink);
-    d.end(&mut ctx);
-    let mut out = Vec::new();
-    sink.swap(&mut out);
-    out
+    flow().datagrams(list).end().events()
 }
 
-/// Feeds chunks as streams (one buffer per direction) and returns the events.
+/// Feeds chunks as streams and returns the events.
 fn stream(chunks: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-    let mut sink = EventSink::default();
-    let mut d = Fins::default();
-    let mut buf: [Vec<u8>; 2] = Default::default();
-    for (i, (dir, bytes)) in chunks.iter().enumerate() {
-        let b = &mut buf[dir.index()];
-        b.extend_from_slice(bytes);
-        let mut ctx = Ctx::new(Timestamp(i as i64 * 61_000_000_000), *dir, ep(2, 50000), ep(1, 9600), Protocol::Fins, &mut sink);
-        let used = d.stream(&mut ctx, b);
-        b.drain(..used);
-    }
-    let mut out = Vec::new();
-    sink.swap(&mut out);
-    out
-}
-
-fn operations(events: &[Event]) -> Vec<(OperationKind, u32, Option<String>, OperationResult)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Operation(o) => Some((o.kind, o.code, o.target.clone(), o.result)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn violations(events: &[Event]) -> Vec<ViolationKind> {
-    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v.kind) } else { None }).collect()
-}
-
-fn facts(events: &[Event]) -> Vec<(IdentityField, String, u8)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Identity(f) => match f.subject.ip {
-                Some(IpAddr::V4(ip)) => Some((f.field, f.value.clone(), ip.octets()[3])),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
+    flow().streams(chunks).events()
 }
 
 #[test]
@@ -218,14 +170,12 @@ fn violations_for_bad_frames() {
 
 #[test]
 fn non_fins_datagrams_are_given_up_quietly() {
-    let mut sink = EventSink::default();
-    let mut d = Fins::default();
+    let mut flow = flow();
     for _ in 0..=GIVE_UP_DATAGRAMS {
-        let mut ctx = Ctx::new(Timestamp(0), C, ep(2, 50000), ep(1, 9600), Protocol::Fins, &mut sink);
-        d.datagram(&mut ctx, b"hello there, not fins");
+        flow.datagrams(&[(C, b"hello there, not fins")]);
     }
-    assert!(d.finished());
-    assert!(sink.is_empty());
+    assert!(flow.dissector().finished());
+    assert!(flow.events().is_empty());
 }
 
 #[test]

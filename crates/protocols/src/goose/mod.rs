@@ -108,33 +108,21 @@ fn report_error(ctx: &mut Ctx<'_>, e: parser::Error) {
 mod tests {
     use super::parser::tests::frame;
     use super::*;
-    use crate::EventSink;
-    use palisade_flow::Direction;
-    use palisade_model::{Endpoint, Event, MacAddr, Timestamp};
+    use crate::testing::{field_values, mac_ep, operation_events, violations, Flow};
+    use palisade_model::{Event, MacAddr};
 
+    /// Feeds frames the publisher sends, a second apart.
     fn run(frames: &[Vec<u8>]) -> Vec<Event> {
-        let mut sink = EventSink::default();
-        let mut g = Goose::default();
-        let publisher = Endpoint { mac: Some(MacAddr([0, 0xa0, 0xf4, 8, 0x2f, 0x77])), ip: None, port: 0 };
-        let group = Endpoint { mac: Some(MacAddr([1, 0x0c, 0xcd, 1, 0, 1])), ip: None, port: 0 };
-        for (i, f) in frames.iter().enumerate() {
-            let mut ctx = Ctx::new(Timestamp(i as i64 * 1_000_000_000), Direction::ToServer, publisher, group, Protocol::Goose, &mut sink);
-            g.datagram(&mut ctx, f);
-        }
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        out
+        let (publisher, group) = (MacAddr([0, 0xa0, 0xf4, 8, 0x2f, 0x77]), MacAddr([1, 0x0c, 0xcd, 1, 0, 1]));
+        Flow::<Goose>::new(mac_ep(publisher), mac_ep(group)).every(1_000_000_000).client_sends(frames).events()
     }
 
     fn details(events: &[Event]) -> Vec<String> {
-        events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v.detail.clone()) } else { None }).collect()
+        violations(events).into_iter().map(|(_, detail)| detail).collect()
     }
 
     fn state_changes(events: &[Event]) -> Vec<(u32, String)> {
-        events
-            .iter()
-            .filter_map(|e| if let Event::Operation(o) = e { Some((o.code, o.target.clone().unwrap_or_default())) } else { None })
-            .collect()
+        operation_events(events).into_iter().map(|o| (o.code, o.target.clone().unwrap_or_default())).collect()
     }
 
     const REF: &str = "IED1/LLN0$GO$gcb01";
@@ -142,11 +130,10 @@ mod tests {
     #[test]
     fn identity_of_the_publisher() {
         let ev = run(&[frame(REF, 1, 1, false)]);
-        let facts: Vec<_> =
-            ev.iter().filter_map(|e| if let Event::Identity(f) = e { Some((f.field, f.value.as_str())) } else { None }).collect();
-        assert!(facts.contains(&(IdentityField::DeviceName, "IED1")));
-        assert!(facts.contains(&(IdentityField::Description, "goose gocbRef IED1/LLN0$GO$gcb01")));
-        assert!(facts.contains(&(IdentityField::Role, "ied")));
+        let facts = field_values(&ev);
+        assert!(facts.contains(&(IdentityField::DeviceName, "IED1".into())));
+        assert!(facts.contains(&(IdentityField::Description, "goose gocbRef IED1/LLN0$GO$gcb01".into())));
+        assert!(facts.contains(&(IdentityField::Role, "ied".into())));
     }
 
     #[test]

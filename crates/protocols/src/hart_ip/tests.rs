@@ -1,13 +1,8 @@
 //! Dissector tests over HART-IP messages (taken from a gateway session).
 
 use super::*;
-use crate::EventSink;
-use palisade_model::{Endpoint, Event, OperationKind};
-use std::net::{IpAddr, Ipv4Addr};
-
-fn ep(last: u8, port: u16) -> Endpoint {
-    Endpoint { mac: None, ip: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))), port }
-}
+use crate::testing::{ep, facts, operations, violation_kinds as violations, Flow, APART};
+use palisade_model::{Event, OperationKind};
 
 const C: Direction = Direction::ToServer;
 const S: Direction = Direction::ToClient;
@@ -43,53 +38,16 @@ fn cmd0_data() -> Vec<u8> {
     hex("00d0fe264e050704010e0c0000d205020002d00026002684")
 }
 
+/// Feeds messages a minute apart from 10.0.0.2 to the gateway 10.0.0.1, as
+/// datagrams or as a stream, ends the flow and returns the events.
 fn run(list: &[(Direction, Vec<u8>)], udp: bool) -> Vec<Event> {
-    let mut sink = EventSink::default();
-    let mut d = HartIp::default();
-    let mut buf: [Vec<u8>; 2] = Default::default();
-    for (i, (dir, bytes)) in list.iter().enumerate() {
-        let mut ctx = Ctx::new(Timestamp(i as i64 * 61_000_000_000), *dir, ep(2, 50000), ep(1, 5094), Protocol::HartIp, &mut sink);
-        if udp {
-            d.datagram(&mut ctx, bytes);
-        } else {
-            let b = &mut buf[dir.index()];
-            b.extend_from_slice(bytes);
-            let used = d.stream(&mut ctx, b);
-            b.drain(..used);
-        }
+    let mut flow = Flow::<HartIp>::new(ep(2, 50000), ep(1, 5094)).every(APART);
+    if udp {
+        flow.datagrams(list);
+    } else {
+        flow.streams(list);
     }
-    let mut ctx = Ctx::new(Timestamp(0), C, ep(2, 50000), ep(1, 5094), Protocol::HartIp, &mut sink);
-    d.end(&mut ctx);
-    let mut out = Vec::new();
-    sink.swap(&mut out);
-    out
-}
-
-fn operations(events: &[Event]) -> Vec<(OperationKind, u32, Option<String>, OperationResult)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Operation(o) => Some((o.kind, o.code, o.target.clone(), o.result)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn violations(events: &[Event]) -> Vec<ViolationKind> {
-    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v.kind) } else { None }).collect()
-}
-
-fn facts(events: &[Event]) -> Vec<(IdentityField, String, u8)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Identity(f) => match f.subject.ip {
-                Some(IpAddr::V4(ip)) => Some((f.field, f.value.clone(), ip.octets()[3])),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
+    flow.end().events()
 }
 
 #[test]

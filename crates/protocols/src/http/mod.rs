@@ -349,46 +349,22 @@ fn description(ctx: &mut Ctx<'_>, body: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EventSink;
+    use crate::testing::{ep_at, field_values as facts, operation_events, Flow};
     use palisade_flow::Direction;
-    use palisade_model::{Endpoint, Event, Timestamp};
+    use palisade_model::Event;
 
-    fn ep(ip: &str, port: u16) -> Endpoint {
-        Endpoint { mac: None, ip: Some(ip.parse().unwrap()), port }
-    }
-
+    /// Feeds chunks that must be consumed whole between 10.0.0.1 and port 80
+    /// of `server`, then ends the flow; returns the events and whether the
+    /// dissector had finished before the end.
     fn run(chunks: &[(Direction, &[u8])], server: &str) -> (Vec<Event>, bool) {
-        let mut sink = EventSink::default();
-        let mut d = Http::default();
-        for (dir, bytes) in chunks {
-            let mut ctx = Ctx::new(Timestamp(0), *dir, ep("10.0.0.1", 5000), ep(server, 80), Protocol::Http, &mut sink);
-            let used = d.stream(&mut ctx, bytes);
-            assert_eq!(used, bytes.len());
-        }
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, ep("10.0.0.1", 5000), ep(server, 80), Protocol::Http, &mut sink);
-        let finished = d.finished();
-        d.end(&mut ctx);
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        (out, finished)
-    }
-
-    fn facts(ev: &[Event]) -> Vec<(IdentityField, String)> {
-        ev.iter()
-            .filter_map(|e| match e {
-                Event::Identity(f) => Some((f.field, f.value.clone())),
-                _ => None,
-            })
-            .collect()
+        let mut flow = Flow::<Http>::new(ep_at("10.0.0.1", 5000), ep_at(server, 80));
+        flow.whole_streams(chunks);
+        let finished = flow.dissector().finished();
+        (flow.end().events(), finished)
     }
 
     fn ops(ev: &[Event]) -> Vec<(OperationKind, String, OperationResult)> {
-        ev.iter()
-            .filter_map(|e| match e {
-                Event::Operation(o) => Some((o.kind, o.target.clone().unwrap_or_default(), o.result)),
-                _ => None,
-            })
-            .collect()
+        operation_events(ev).into_iter().map(|o| (o.kind, o.target.clone().unwrap_or_default(), o.result)).collect()
     }
 
     #[test]
@@ -450,21 +426,14 @@ mod tests {
         let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n", body.len());
         let mut resp = head.into_bytes();
         resp.extend_from_slice(body);
-        let mut sink = EventSink::default();
-        let mut d = Http::default();
-        let (client, server) = (ep("10.0.0.1", 5000), ep("10.0.0.7", 1400));
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, client, server, Protocol::Http, &mut sink);
-        d.stream(&mut ctx, b"GET /xml/device_description.xml HTTP/1.1\r\n\r\n");
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToClient, client, server, Protocol::Http, &mut sink);
+        let mut flow = Flow::<Http>::new(ep_at("10.0.0.1", 5000), ep_at("10.0.0.7", 1400));
+        flow.stream(Direction::ToServer, b"GET /xml/device_description.xml HTTP/1.1\r\n\r\n");
         let split = resp.len() - 20;
-        let used = d.stream(&mut ctx, &resp[..split]);
+        let used = flow.stream(Direction::ToClient, &resp[..split]);
         assert!(used < split, "waits for the body");
-        let mut rest = resp[used..].to_vec();
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToClient, client, server, Protocol::Http, &mut sink);
-        assert_eq!(d.stream(&mut ctx, &rest), rest.len());
-        rest.clear();
-        let mut ev = Vec::new();
-        sink.swap(&mut ev);
+        let rest = &resp[used..];
+        assert_eq!(flow.stream(Direction::ToClient, rest), rest.len());
+        let ev = flow.events();
         let f = facts(&ev);
         for want in [
             (IdentityField::Vendor, "Sonos, Inc."),

@@ -223,22 +223,14 @@ impl Dissector for Iec104 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EventSink;
-    use palisade_model::{Endpoint, Event, Timestamp};
+    use crate::testing::{field_values, operation_events, violation_kinds, Flow};
+    use palisade_model::{Endpoint, Event};
 
     /// Runs `(direction, bytes)` pieces through one flow.
     fn run(pieces: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-        let mut sink = EventSink::default();
-        let mut d = Iec104::default();
         let client = Endpoint { port: 40000, ..Endpoint::default() };
         let server = Endpoint { port: 2404, ..Endpoint::default() };
-        for (dir, bytes) in pieces {
-            let mut ctx = Ctx::new(Timestamp(0), *dir, client, server, Protocol::Iec104, &mut sink);
-            assert_eq!(d.stream(&mut ctx, bytes), bytes.len());
-        }
-        let mut events = Vec::new();
-        sink.swap(&mut events);
-        events
+        Flow::<Iec104>::new(client, server).whole_streams(pieces).events()
     }
 
     /// An I frame around `asdu`.
@@ -248,14 +240,9 @@ mod tests {
         f
     }
 
+    /// The operations as (kind, type id, target, result, client port).
     fn operations(events: &[Event]) -> Vec<(OperationKind, u32, Option<String>, OperationResult, u16)> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Operation(o) => Some((o.kind, o.code, o.target.clone(), o.result, o.client.port)),
-                _ => None,
-            })
-            .collect()
+        operation_events(events).into_iter().map(|o| (o.kind, o.code, o.target.clone(), o.result, o.client.port)).collect()
     }
 
     #[test]
@@ -274,7 +261,7 @@ mod tests {
                 (OperationKind::Write, 45, Some("ioa 4500 type C_SC_NA_1".into()), OperationResult::Error(7), 40000),
             ]
         );
-        let roles: Vec<_> = events.iter().filter_map(|e| if let Event::Identity(f) = e { Some(f.value.as_str()) } else { None }).collect();
+        let roles: Vec<_> = field_values(&events).into_iter().map(|(_, value)| value).collect();
         assert_eq!(roles, vec!["scada-client", "controlled-station"]);
     }
 
@@ -311,7 +298,7 @@ mod tests {
             (Direction::ToClient, stray_con),
         ]);
         assert!(operations(&events).is_empty());
-        let kinds: Vec<_> = events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v.kind) } else { None }).collect();
+        let kinds = violation_kinds(&events);
         assert_eq!(
             kinds,
             vec![

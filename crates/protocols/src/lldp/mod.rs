@@ -180,30 +180,14 @@ impl Neighbour {
 mod tests {
     use super::parser::tests::{frame, mgmt_v4, tlv};
     use super::*;
-    use crate::EventSink;
-    use palisade_flow::Direction;
-    use palisade_model::{Event, MacAddr, Timestamp};
+    use crate::testing::{ip_facts as facts, mac_ep, violation_kinds, Flow};
+    use palisade_model::{Event, MacAddr};
 
-    const SWITCH: [u8; 6] = [0x00, 0x22, 0x2d, 0x81, 0xdb, 0x10];
+    const SWITCH: MacAddr = MacAddr([0x00, 0x22, 0x2d, 0x81, 0xdb, 0x10]);
 
+    /// Feeds frames the switch sends to the LLDP group.
     fn run(frames: &[Vec<u8>]) -> Vec<Event> {
-        let mut sink = EventSink::default();
-        let sender = Endpoint { mac: Some(MacAddr(SWITCH)), ip: None, port: 0 };
-        let group = Endpoint { mac: Some(MacAddr([0x01, 0x80, 0xc2, 0, 0, 0x0e])), ip: None, port: 0 };
-        for f in frames {
-            let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, sender, group, Protocol::Lldp, &mut sink);
-            Lldp.datagram(&mut ctx, f);
-        }
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        out
-    }
-
-    fn facts(events: &[Event]) -> Vec<(Option<IpAddr>, IdentityField, String)> {
-        events
-            .iter()
-            .filter_map(|e| if let Event::Identity(f) = e { Some((f.subject.ip, f.field, f.value.clone())) } else { None })
-            .collect()
+        Flow::<Lldp>::new(mac_ep(SWITCH), mac_ep(MacAddr([0x01, 0x80, 0xc2, 0, 0, 0x0e]))).client_sends(frames).events()
     }
 
     #[test]
@@ -244,7 +228,7 @@ mod tests {
     #[test]
     fn malformed_frame_is_a_violation() {
         let ev = run(&[tlv(5, b"no chassis")]);
-        assert!(ev.iter().any(|e| matches!(e, Event::Violation(v) if v.kind == ViolationKind::Malformed)));
+        assert!(violation_kinds(&ev).contains(&ViolationKind::Malformed));
     }
 
     #[test]

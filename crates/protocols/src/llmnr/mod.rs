@@ -51,33 +51,16 @@ fn message(ctx: &mut Ctx<'_>, msg: &[u8], malformed: &mut bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::parser::tests::{header, name, name_data, record};
+    use crate::dns::parser::tests::{feed_messages, header, name, name_data, record};
     use crate::dns::parser::{TYPE_A, TYPE_PTR};
-    use crate::EventSink;
+    use crate::testing::{ep_at, ip_facts, Flow};
     use palisade_flow::Direction;
-    use palisade_model::{Endpoint, Event, Timestamp};
 
+    /// Runs one message sent in `dir` between 10.1.1.5 and 10.1.1.9; returns the facts.
     fn run(dir: Direction, msg: &[u8], tcp: bool) -> Vec<(Option<std::net::IpAddr>, IdentityField, String)> {
-        let mut sink = EventSink::default();
-        let client = Endpoint { mac: None, ip: Some("10.1.1.5".parse().unwrap()), port: 50000 };
-        let server = Endpoint { mac: None, ip: Some("10.1.1.9".parse().unwrap()), port: 5355 };
-        let mut ctx = Ctx::new(Timestamp(0), dir, client, server, Protocol::Llmnr, &mut sink);
-        let mut d = Llmnr::default();
-        if tcp {
-            let mut s = (msg.len() as u16).to_be_bytes().to_vec();
-            s.extend_from_slice(msg);
-            assert_eq!(d.stream(&mut ctx, &s), s.len());
-        } else {
-            d.datagram(&mut ctx, msg);
-        }
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        out.into_iter()
-            .filter_map(|e| match e {
-                Event::Identity(f) => Some((f.subject.ip, f.field, f.value)),
-                _ => None,
-            })
-            .collect()
+        let mut flow = Flow::<Llmnr>::new(ep_at("10.1.1.5", 50000), ep_at("10.1.1.9", 5355));
+        feed_messages(&mut flow, dir, &[msg], tcp);
+        ip_facts(&flow.events())
     }
 
     #[test]

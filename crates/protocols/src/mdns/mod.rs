@@ -137,27 +137,15 @@ mod tests {
     use super::*;
     use crate::dns::parser::tests::{header, name, name_data, record as rr};
     use crate::dns::parser::{TYPE_A, TYPE_AAAA, TYPE_PTR, TYPE_SRV, TYPE_TXT};
-    use crate::EventSink;
+    use crate::testing::{ep_at, field_values, ip_facts, Flow};
     use palisade_flow::Direction;
-    use palisade_model::{Endpoint, Event, Timestamp};
 
+    /// Runs one message multicast by `sender`; returns its facts, all about the sender.
     fn run(sender: &str, msg: &[u8]) -> Vec<(IdentityField, String)> {
-        let mut sink = EventSink::default();
-        let client = Endpoint { mac: None, ip: Some(sender.parse().unwrap()), port: 5353 };
-        let server = Endpoint { mac: None, ip: Some("224.0.0.251".parse().unwrap()), port: 5353 };
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, client, server, Protocol::Mdns, &mut sink);
-        Mdns::default().datagram(&mut ctx, msg);
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        out.into_iter()
-            .filter_map(|e| match e {
-                Event::Identity(f) => {
-                    assert_eq!(f.subject.ip, client.ip);
-                    Some((f.field, f.value))
-                }
-                _ => None,
-            })
-            .collect()
+        let client = ep_at(sender, 5353);
+        let events = Flow::<Mdns>::new(client, ep_at("224.0.0.251", 5353)).datagrams(&[(Direction::ToServer, msg)]).events();
+        assert!(ip_facts(&events).iter().all(|(ip, _, _)| *ip == client.ip));
+        field_values(&events)
     }
 
     #[test]

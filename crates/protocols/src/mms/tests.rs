@@ -2,8 +2,8 @@
 
 use super::parser::tests::{data_tsdu, hex, ACCEPT, CONNECT, IDENTIFY};
 use super::*;
-use crate::EventSink;
-use palisade_model::{Endpoint, Event, Operation};
+use crate::testing::{self, ip_facts, operation_events, Flow};
+use palisade_model::{Endpoint, Event};
 use std::net::{IpAddr, Ipv4Addr};
 
 const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
@@ -49,37 +49,26 @@ fn variable_list(domain: &str, item: &str) -> Vec<u8> {
     tlv(&[0xa0], &tlv(&[0x30], &tlv(&[0xa0], &domain_name(domain, item))))
 }
 
-/// Runs messages (direction, bytes) through one flow; returns the events.
-fn run(messages: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-    let mut sink = EventSink::default();
-    let mut mms = Mms::default();
-    let client = Endpoint { mac: None, ip: Some(CLIENT), port: 49152 };
-    let server = Endpoint { mac: None, ip: Some(SERVER), port: 102 };
-    for (i, (dir, bytes)) in messages.iter().enumerate() {
-        let mut ctx = Ctx::new(Timestamp(i as i64), *dir, client, server, Protocol::Mms, &mut sink);
-        assert_eq!(mms.stream(&mut ctx, bytes), bytes.len());
-    }
-    let mut ctx = Ctx::new(Timestamp(99), Direction::ToServer, client, server, Protocol::Mms, &mut sink);
-    mms.end(&mut ctx);
-    let mut out = Vec::new();
-    sink.swap(&mut out);
-    out
+/// A flow from 10.0.0.1 to the MMS port of 10.0.0.2.
+fn flow() -> Flow<Mms> {
+    Flow::new(Endpoint { mac: None, ip: Some(CLIENT), port: 49152 }, Endpoint { mac: None, ip: Some(SERVER), port: 102 })
 }
 
-fn ops(events: &[Event]) -> Vec<&Operation> {
-    events.iter().filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None }).collect()
+/// Runs messages (direction, bytes) through one flow; returns the events.
+fn run(messages: &[(Direction, Vec<u8>)]) -> Vec<Event> {
+    flow().whole_streams(messages).end().events()
 }
 
 fn op_summary(events: &[Event]) -> Vec<(OperationKind, u32, String, OperationResult)> {
-    ops(events).into_iter().map(|o| (o.kind, o.code, o.target.clone().unwrap_or_default(), o.result)).collect()
+    operation_events(events).into_iter().map(|o| (o.kind, o.code, o.target.clone().unwrap_or_default(), o.result)).collect()
 }
 
 fn violations(events: &[Event]) -> Vec<String> {
-    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(format!("{} {}", v.kind, v.detail)) } else { None }).collect()
+    testing::violations(events).into_iter().map(|(kind, detail)| format!("{kind} {detail}")).collect()
 }
 
 fn facts(events: &[Event]) -> Vec<(IpAddr, IdentityField, String)> {
-    events.iter().filter_map(|e| if let Event::Identity(f) = e { Some((f.subject.ip?, f.field, f.value.clone())) } else { None }).collect()
+    ip_facts(events).into_iter().filter_map(|(ip, field, value)| Some((ip?, field, value))).collect()
 }
 
 use Direction::{ToClient as In, ToServer as Out};
@@ -218,29 +207,25 @@ fn orphans_mid_session_and_garbage() {
     let ev = run(&[(Out, request(1, &[0x82, 0x00])), (Out, tpkt(&data_tsdu(&[0xa0, 0x02, 0x82, 0x00])))]);
     assert_eq!(violations(&ev), vec!["malformed MMS PDU without invokeID".to_string()]);
     // A flow that is not ISO session traffic is given up.
-    let mut sink = EventSink::default();
-    let mut mms = Mms::default();
-    let mut ctx = Ctx::new(Timestamp(0), Out, Endpoint::default(), Endpoint::default(), Protocol::Mms, &mut sink);
+    let mut mms = flow();
     let s7 = tpkt(&[0x32, 1, 0, 0, 0, 0, 0, 8, 0, 0]);
-    assert_eq!(mms.stream(&mut ctx, &s7), s7.len());
-    assert!(mms.finished());
+    assert_eq!(mms.stream(Out, &s7), s7.len());
+    assert!(mms.dissector().finished());
 }
 
 #[test]
 fn split_tpkt_and_resync() {
     let msg = request(1, &[0x82, 0x00]);
-    let mut sink = EventSink::default();
-    let mut mms = Mms::default();
-    let mut ctx = Ctx::new(Timestamp(0), Out, Endpoint::default(), Endpoint::default(), Protocol::Mms, &mut sink);
+    let mut mms = flow();
     // Header alone first (as the AREVA client sends), then the rest.
-    assert_eq!(mms.stream(&mut ctx, &msg[..4]), 0);
-    assert_eq!(mms.stream(&mut ctx, &msg), msg.len());
+    assert_eq!(mms.stream(Out, &msg[..4]), 0);
+    assert_eq!(mms.stream(Out, &msg), msg.len());
     // Garbage before a TPKT after a gap is skipped.
     mms.gap(Out);
     let mut junk = vec![0xaa, 0x55, 0x01];
     junk.extend_from_slice(&msg);
-    assert_eq!(mms.stream(&mut ctx, &junk), junk.len());
-    assert!(!mms.finished());
+    assert_eq!(mms.stream(Out, &junk), junk.len());
+    assert!(!mms.dissector().finished());
 }
 
 #[test]

@@ -1,13 +1,8 @@
 //! Dissector tests over hand-built ADUs.
 
 use super::*;
-use crate::EventSink;
-use palisade_model::{Endpoint, Event, Timestamp};
-use std::net::{IpAddr, Ipv4Addr};
-
-fn ep(last: u8, port: u16) -> Endpoint {
-    Endpoint { mac: None, ip: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))), port }
-}
+use crate::testing::{ep, facts, operations, violations, Flow, APART};
+use palisade_model::Event;
 
 fn adu(tid: u16, unit: u8, pdu: &[u8]) -> Vec<u8> {
     let mut v = tid.to_be_bytes().to_vec();
@@ -18,54 +13,9 @@ fn adu(tid: u16, unit: u8, pdu: &[u8]) -> Vec<u8> {
     v
 }
 
-/// Feeds (direction, bytes) chunks as a stream and returns the events.
+/// Feeds (direction, bytes) chunks as a stream, a minute apart, and returns the events.
 fn run(chunks: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-    let mut sink = EventSink::default();
-    let mut d = Modbus::default();
-    let mut buf: [Vec<u8>; 2] = Default::default();
-    for (i, (dir, bytes)) in chunks.iter().enumerate() {
-        let b = &mut buf[dir.index()];
-        b.extend_from_slice(bytes);
-        let mut ctx = Ctx::new(Timestamp(i as i64 * 61_000_000_000), *dir, ep(1, 40000), ep(2, 502), Protocol::Modbus, &mut sink);
-        let used = d.stream(&mut ctx, b);
-        b.drain(..used);
-    }
-    let mut out = Vec::new();
-    sink.swap(&mut out);
-    out
-}
-
-fn operations(events: &[Event]) -> Vec<(OperationKind, u32, Option<String>, OperationResult)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Operation(o) => Some((o.kind, o.code, o.target.clone(), o.result)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn violations(events: &[Event]) -> Vec<(ViolationKind, String)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Violation(v) => Some((v.kind, v.detail.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-fn facts(events: &[Event]) -> Vec<(IdentityField, String, u8)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Identity(f) => match f.subject.ip {
-                Some(IpAddr::V4(ip)) => Some((f.field, f.value.clone(), ip.octets()[3])),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect()
+    Flow::<Modbus>::new(ep(1, 40000), ep(2, 502)).every(APART).streams(chunks).events()
 }
 
 const C: Direction = Direction::ToServer;
@@ -262,13 +212,11 @@ fn pending_table_is_bounded() {
 
 #[test]
 fn garbage_is_given_up() {
-    let mut sink = EventSink::default();
-    let mut d = Modbus::default();
+    let mut flow = Flow::<Modbus>::new(ep(1, 40000), ep(2, 502));
     let junk: Vec<u8> = (0..20_000u32).map(|i| (i * 7 + 3) as u8 | 1).collect();
-    let mut ctx = Ctx::new(Timestamp(0), C, ep(1, 40000), ep(2, 502), Protocol::Modbus, &mut sink);
-    let used = d.stream(&mut ctx, &junk);
+    let used = flow.stream(C, &junk);
     assert!(used + MBAP_LEN >= junk.len());
-    assert!(d.finished());
+    assert!(flow.dissector().finished());
 }
 
 #[test]

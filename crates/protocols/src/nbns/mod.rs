@@ -142,9 +142,9 @@ mod tests {
     use super::browser::tests::{announcement_bytes, datagram_bytes};
     use super::parser::tests::{encode, registration};
     use super::*;
-    use crate::EventSink;
+    use crate::testing::{subject_facts as facts, Flow};
     use palisade_flow::Direction;
-    use palisade_model::{Event, IdentityFact, MacAddr, Timestamp};
+    use palisade_model::{Event, MacAddr};
 
     const MAC: MacAddr = MacAddr([0, 0x1c, 0xc4, 0x10, 0x79, 0x0f]);
 
@@ -152,24 +152,9 @@ mod tests {
         Endpoint { mac: Some(MAC), ip: Some(IpAddr::from(ip)), port }
     }
 
+    /// Runs one datagram from `from` to port `to_port`.
     fn run(data: &[u8], from: Endpoint, to_port: u16) -> Vec<Event> {
-        let mut sink = EventSink::default();
-        let server = Endpoint { port: to_port, ..Endpoint::default() };
-        let mut ctx = Ctx::new(Timestamp(1), Direction::ToServer, from, server, Protocol::Nbns, &mut sink);
-        Nbns.datagram(&mut ctx, data);
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        out
-    }
-
-    fn facts(events: &[Event]) -> Vec<(Endpoint, IdentityField, String)> {
-        events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Identity(IdentityFact { subject, field, value, .. }) => Some((*subject, *field, value.clone())),
-                _ => None,
-            })
-            .collect()
+        Flow::<Nbns>::new(from, Endpoint { port: to_port, ..Endpoint::default() }).datagrams(&[(Direction::ToServer, data)]).events()
     }
 
     fn at(ip: [u8; 4]) -> Endpoint {

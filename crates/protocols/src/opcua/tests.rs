@@ -1,13 +1,8 @@
 //! Dissector tests over hand-built UA TCP chunks.
 
 use super::*;
-use crate::EventSink;
-use palisade_model::{Event, Timestamp};
-use std::net::{IpAddr, Ipv4Addr};
-
-fn ep(last: u8, port: u16) -> Endpoint {
-    Endpoint { mac: None, ip: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))), port }
-}
+use crate::testing::{self, ep, subject_facts, violations, Flow};
+use palisade_model::Event;
 
 const C: Direction = Direction::ToServer;
 const S: Direction = Direction::ToClient;
@@ -88,47 +83,24 @@ fn open_response() -> B {
     B::default().id(449).response_header(0).u32(0).u32(5).u32(1).zeros(8).u32(600000).null()
 }
 
+/// A flow from 10.0.0.1 to the OPC UA port of 10.0.0.2.
+fn flow() -> Flow<Opcua> {
+    Flow::new(ep(1, 50000), ep(2, 4840))
+}
+
 /// Feeds (direction, bytes) pieces as a stream and returns the events.
 fn run(pieces: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-    let mut sink = EventSink::default();
-    let mut d = Opcua::default();
-    let mut buf: [Vec<u8>; 2] = Default::default();
-    for (i, (dir, bytes)) in pieces.iter().enumerate() {
-        let b = &mut buf[dir.index()];
-        b.extend_from_slice(bytes);
-        let mut ctx = Ctx::new(Timestamp(i as i64), *dir, ep(1, 50000), ep(2, 4840), Protocol::Opcua, &mut sink);
-        let used = d.stream(&mut ctx, b);
-        b.drain(..used);
-    }
-    let mut out = Vec::new();
-    sink.swap(&mut out);
-    out
+    flow().streams(pieces).events()
 }
 
+/// The operations as (kind, service, target or "", result).
 fn operations(events: &[Event]) -> Vec<(OperationKind, u32, String, OperationResult)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Operation(o) => Some((o.kind, o.code, o.target.clone().unwrap_or_default(), o.result)),
-            _ => None,
-        })
-        .collect()
+    testing::operations(events).into_iter().map(|(kind, code, target, result)| (kind, code, target.unwrap_or_default(), result)).collect()
 }
 
-fn violations(events: &[Event]) -> Vec<(ViolationKind, String)> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Violation(v) => Some((v.kind, v.detail.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
+/// True if a fact `field = value` is about 10.0.0.`host`.
 fn has_fact(events: &[Event], host: u8, field: IdentityField, value: &str) -> bool {
-    events.iter().any(
-        |e| matches!(e, Event::Identity(f) if f.subject == Endpoint { port: 0, ..ep(host, 0) } && f.field == field && f.value == value),
-    )
+    subject_facts(events).contains(&(ep(host, 0), field, value.to_string()))
 }
 
 #[test]
@@ -283,15 +255,10 @@ fn anonymous_activation_and_unknown_service() {
 #[test]
 fn secured_channel_reads_headers_only() {
     let policy = "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256";
-    let mut sink = EventSink::default();
-    let mut d = Opcua::default();
-    for (dir, bytes) in [(C, open(policy, 1, B::default().zeros(64))), (S, open(policy, 1, B::default().zeros(64)))] {
-        let mut ctx = Ctx::new(Timestamp(0), dir, ep(1, 50000), ep(2, 4840), Protocol::Opcua, &mut sink);
-        assert_eq!(d.stream(&mut ctx, &bytes), bytes.len());
-    }
-    assert!(d.finished());
-    let mut events = Vec::new();
-    sink.swap(&mut events);
+    let mut flow = flow();
+    flow.whole_streams(&[(C, open(policy, 1, B::default().zeros(64))), (S, open(policy, 1, B::default().zeros(64)))]);
+    assert!(flow.dissector().finished());
+    let events = flow.events();
     assert!(has_fact(&events, 2, IdentityField::Description, "opcua security policy Basic256Sha256"));
     assert_eq!(
         operations(&events),
@@ -345,20 +312,14 @@ fn chunks_over_the_receive_buffer_and_oversized_chunks() {
     let small_buffers = chunk(b"ACK", b'F', &B::default().u32(0).u32(8192).u32(8192).u32(0).u32(0).0);
     let read = B::default().id(631).request_header().zeros(8).u32(0).u32(0).zeros(100_000);
     let big = msg(b"MSG", 2, read);
-    let mut sink = EventSink::default();
-    let mut d = Opcua::default();
-    let mut feed = |d: &mut Opcua, dir: Direction, bytes: &[u8]| {
-        let mut ctx = Ctx::new(Timestamp(0), dir, ep(1, 50000), ep(2, 4840), Protocol::Opcua, &mut sink);
-        d.stream(&mut ctx, bytes)
-    };
-    assert_eq!(feed(&mut d, S, &small_buffers), small_buffers.len());
+    let mut flow = flow();
+    assert_eq!(flow.stream(S, &small_buffers), small_buffers.len());
     // The oversized request is read from its start, the rest skipped.
-    assert_eq!(feed(&mut d, C, &big[..1500]), 1500);
-    assert_eq!(feed(&mut d, C, &big[1500..]), big.len() - 1500);
+    assert_eq!(flow.stream(C, &big[..1500]), 1500);
+    assert_eq!(flow.stream(C, &big[1500..]), big.len() - 1500);
     let close = msg(b"CLO", 3, B::default().id(452).request_header());
-    assert_eq!(feed(&mut d, C, &close), close.len());
-    let mut events = Vec::new();
-    sink.swap(&mut events);
+    assert_eq!(flow.stream(C, &close), close.len());
+    let events = flow.events();
     let v = violations(&events);
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].0, ViolationKind::LengthMismatch);

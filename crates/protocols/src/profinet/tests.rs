@@ -1,49 +1,24 @@
 //! Dissector tests with hand-built frames.
 
 use super::*;
-use crate::EventSink;
-use palisade_model::{Event, MacAddr, Timestamp};
+use crate::testing::{mac_ep as mac, operation_events, subject_facts as facts, violation_kinds as violations, Flow};
+use palisade_model::{Event, MacAddr};
 use std::net::Ipv4Addr;
 
 const TOOL: MacAddr = MacAddr([0x00, 0x0c, 0x29, 0xba, 0x09, 0xea]);
 const SWITCH: MacAddr = MacAddr([0x08, 0x00, 0x06, 0x93, 0xcf, 0x32]);
 const PN_MULTICAST: MacAddr = MacAddr([0x01, 0x0e, 0xcf, 0x00, 0x00, 0x00]);
 
-fn mac(m: MacAddr) -> Endpoint {
-    Endpoint { mac: Some(m), ..Endpoint::default() }
-}
-
-/// Feeds `(direction, frame)` to one flow between `client` and `server`.
-fn run<D: Dissector>(d: &mut D, client: Endpoint, server: Endpoint, to_group: bool, frames: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-    let mut sink = EventSink::default();
-    for (i, (dir, bytes)) in frames.iter().enumerate() {
-        let mut ctx = Ctx::new(Timestamp(i as i64), *dir, client, server, Protocol::Profinet, &mut sink);
-        ctx.to_group = to_group;
-        d.datagram(&mut ctx, bytes);
-    }
-    let mut ctx = Ctx::new(Timestamp(99), Direction::ToServer, client, server, Protocol::Profinet, &mut sink);
-    d.end(&mut ctx);
-    let mut out = Vec::new();
-    sink.swap(&mut out);
-    out
-}
-
-fn facts(events: &[Event]) -> Vec<(Endpoint, IdentityField, String)> {
-    events.iter().filter_map(|e| if let Event::Identity(f) = e { Some((f.subject, f.field, f.value.clone())) } else { None }).collect()
+/// Feeds `(direction, frame)` to one flow of `D` between `client` and `server`, then ends it.
+fn run<D: Dissector>(client: Endpoint, server: Endpoint, to_group: bool, frames: &[(Direction, Vec<u8>)]) -> Vec<Event> {
+    Flow::<D>::new(client, server).sent_to_group(to_group).datagrams(frames).end().events()
 }
 
 /// An operation as (client MAC, kind, code, target, result).
 type Op = (Option<MacAddr>, OperationKind, u32, Option<String>, OperationResult);
 
 fn operations(events: &[Event]) -> Vec<Op> {
-    events
-        .iter()
-        .filter_map(|e| if let Event::Operation(o) = e { Some((o.client.mac, o.kind, o.code, o.target.clone(), o.result)) } else { None })
-        .collect()
-}
-
-fn violations(events: &[Event]) -> Vec<ViolationKind> {
-    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v.kind) } else { None }).collect()
+    operation_events(events).into_iter().map(|o| (o.client.mac, o.kind, o.code, o.target.clone(), o.result)).collect()
 }
 
 /// A DCP frame: frame id, service, type, xid, blocks (each padded to even length).
@@ -101,7 +76,7 @@ fn identify_and_set_ip() {
     let all = dcp(parser::FRAME_IDENTIFY_REQUEST, service::IDENTIFY, service_type::REQUEST, 1, &[(0xff, 0xff, vec![])]);
     let frames =
         [(Direction::ToServer, all), (Direction::ToClient, identify_response(1)), (Direction::ToServer, set), (Direction::ToClient, ok)];
-    let events = run(&mut ProfinetDcp::default(), mac(TOOL), mac(SWITCH), false, &frames);
+    let events = run::<ProfinetDcp>(mac(TOOL), mac(SWITCH), false, &frames);
     let device = Endpoint { mac: Some(SWITCH), ip: Some(IpAddr::V4(Ipv4Addr::new(192, 168, 0, 6))), port: 0 };
     assert_eq!(
         facts(&events),
@@ -168,7 +143,7 @@ fn set_requests_by_the_server_side_and_errors() {
         (Direction::ToClient, reset),
         (Direction::ToClient, signal),
     ];
-    let events = run(&mut ProfinetDcp::default(), mac(SWITCH), mac(TOOL), false, &frames);
+    let events = run::<ProfinetDcp>(mac(SWITCH), mac(TOOL), false, &frames);
     assert_eq!(facts(&events), vec![(mac(SWITCH), IdentityField::DeviceName, "io1".into())]);
     assert_eq!(
         operations(&events),
@@ -194,14 +169,14 @@ fn multicast_identify_names_a_device_checking_its_own_name() {
             ),
         )
     };
-    let events = run(&mut ProfinetDcp::default(), mac(SWITCH), mac(PN_MULTICAST), true, &[ask(1, b"switch3"), ask(2, b"switch3")]);
+    let events = run::<ProfinetDcp>(mac(SWITCH), mac(PN_MULTICAST), true, &[ask(1, b"switch3"), ask(2, b"switch3")]);
     assert_eq!(facts(&events), vec![(mac(SWITCH), IdentityField::DeviceName, "switch3".into())]);
     assert_eq!(
         operations(&events),
         vec![(Some(SWITCH), OperationKind::Identify, 5, Some("name of station switch3".into()), OperationResult::Unknown)]
     );
     // A controller looking for several devices names none after the first.
-    let events = run(&mut ProfinetDcp::default(), mac(TOOL), mac(PN_MULTICAST), true, &[ask(1, b"io1"), ask(2, b"io2"), ask(3, b"io3")]);
+    let events = run::<ProfinetDcp>(mac(TOOL), mac(PN_MULTICAST), true, &[ask(1, b"io1"), ask(2, b"io2"), ask(3, b"io3")]);
     assert_eq!(facts(&events), vec![(mac(TOOL), IdentityField::DeviceName, "io1".into())]);
 }
 
@@ -209,13 +184,7 @@ fn multicast_identify_names_a_device_checking_its_own_name() {
 fn cyclic_frames_are_only_counted() {
     let mut cyclic = vec![0x80, 0x00];
     cyclic.extend_from_slice(&[0xaa; 40]);
-    let events = run(
-        &mut ProfinetDcp::default(),
-        mac(TOOL),
-        mac(SWITCH),
-        false,
-        &[(Direction::ToServer, cyclic), (Direction::ToClient, vec![0xc0])],
-    );
+    let events = run::<ProfinetDcp>(mac(TOOL), mac(SWITCH), false, &[(Direction::ToServer, cyclic), (Direction::ToClient, vec![0xc0])]);
     assert_eq!(violations(&events), vec![ViolationKind::Malformed]);
     assert_eq!(events.len(), 1);
 }
@@ -234,7 +203,7 @@ fn malformed_dcp() {
         (Direction::ToServer, vec![0xfe, 0xfd, 4]),
         (Direction::ToClient, unexpected),
     ];
-    let events = run(&mut ProfinetDcp::default(), mac(TOOL), mac(SWITCH), false, &frames);
+    let events = run::<ProfinetDcp>(mac(TOOL), mac(SWITCH), false, &frames);
     assert_eq!(
         violations(&events),
         vec![ViolationKind::LengthMismatch, ViolationKind::Malformed, ViolationKind::Malformed, ViolationKind::UnexpectedResponse]
@@ -290,7 +259,7 @@ fn pnio_read_of_im0() {
     let reply = pnio(rpc::ptype::RESPONSE, rpc::opnum::READ_IMPLICIT, Some([0; 4]), &read_header(0x8009, 0xaff0, &im0));
     let controller = Endpoint { ip: Some(IpAddr::V4(Ipv4Addr::new(10, 10, 0, 150))), port: 1566, mac: None };
     let io = Endpoint { ip: Some(IpAddr::V4(Ipv4Addr::new(10, 10, 0, 129))), port: PORT, mac: None };
-    let events = run(&mut ProfinetRpc::default(), controller, io, false, &[(Direction::ToServer, call), (Direction::ToClient, reply)]);
+    let events = run::<ProfinetRpc>(controller, io, false, &[(Direction::ToServer, call), (Direction::ToClient, reply)]);
     let on_io: Vec<_> = facts(&events).into_iter().filter(|(s, _, _)| s.ip == io.ip).map(|(_, f, v)| (f, v)).collect();
     assert_eq!(
         on_io,
@@ -319,8 +288,7 @@ fn pnio_connect_and_errors() {
     let call = pnio(rpc::ptype::REQUEST, rpc::opnum::CONNECT, None, &ar);
     let refused = pnio(rpc::ptype::RESPONSE, rpc::opnum::CONNECT, Some([0xde, 0x81, 0x3c, 0x01]), &[]);
     let write = pnio(rpc::ptype::REQUEST, rpc::opnum::WRITE, None, &read_header(0x0008, 0x1234, &[1, 2]));
-    let events = run(
-        &mut ProfinetRpc::default(),
+    let events = run::<ProfinetRpc>(
         mac(TOOL),
         mac(SWITCH),
         false,
@@ -336,12 +304,7 @@ fn pnio_connect_and_errors() {
     );
     let mut short = pnio(rpc::ptype::REQUEST, rpc::opnum::READ, None, &[]);
     short.truncate(60);
-    let events = run(
-        &mut ProfinetRpc::default(),
-        mac(TOOL),
-        mac(SWITCH),
-        false,
-        &[(Direction::ToServer, short), (Direction::ToServer, b"not rpc".to_vec())],
-    );
+    let events =
+        run::<ProfinetRpc>(mac(TOOL), mac(SWITCH), false, &[(Direction::ToServer, short), (Direction::ToServer, b"not rpc".to_vec())]);
     assert_eq!(violations(&events), vec![ViolationKind::Malformed]);
 }

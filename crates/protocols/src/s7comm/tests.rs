@@ -1,8 +1,8 @@
 //! Unit tests of the S7comm dissector over hand-built frames.
 
 use super::*;
-use crate::EventSink;
-use palisade_model::{Endpoint, Event, Operation};
+use crate::testing::{field_values as facts, operation_events as operations, violation_kinds as violations, Flow};
+use palisade_model::{Endpoint, Event};
 
 fn client() -> Endpoint {
     Endpoint { ip: Some([10, 0, 0, 1].into()), port: 50000, ..Endpoint::default() }
@@ -35,29 +35,9 @@ fn s7(rosctr: u8, pdu_ref: u16, error: Option<u16>, param: &[u8], data: &[u8]) -
     p
 }
 
-/// Feeds frames (direction, bytes) to a fresh dissector; returns the events.
+/// Feeds frames (direction, bytes) a millisecond apart to a fresh dissector; returns the events.
 fn run(frames: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-    let mut sink = EventSink::default();
-    let mut d = S7comm::default();
-    for (i, (dir, bytes)) in frames.iter().enumerate() {
-        let mut ctx = Ctx::new(Timestamp(i as i64 * 1_000_000), *dir, client(), server(), Protocol::S7comm, &mut sink);
-        assert_eq!(d.stream(&mut ctx, bytes), bytes.len());
-    }
-    let mut events = Vec::new();
-    sink.swap(&mut events);
-    events
-}
-
-fn operations(events: &[Event]) -> Vec<&Operation> {
-    events.iter().filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None }).collect()
-}
-
-fn facts(events: &[Event]) -> Vec<(IdentityField, &str)> {
-    events.iter().filter_map(|e| if let Event::Identity(f) = e { Some((f.field, f.value.as_str())) } else { None }).collect()
-}
-
-fn violations(events: &[Event]) -> Vec<ViolationKind> {
-    events.iter().filter_map(|e| if let Event::Violation(v) = e { Some(v.kind) } else { None }).collect()
+    Flow::<S7comm>::new(client(), server()).every(1_000_000).whole_streams(frames).events()
 }
 
 const UP: Direction = Direction::ToServer;
@@ -80,7 +60,7 @@ fn connect_and_read_var() {
     assert_eq!((ops[0].kind, ops[0].target.as_deref()), (OperationKind::Session, Some("tsap 0x0102 rack 0 slot 2")));
     assert_eq!((ops[1].kind, ops[1].code, ops[1].target.as_deref()), (OperationKind::Read, 4, Some("DB1.DBX0.0 len 4")));
     assert_eq!(ops[1].result, OperationResult::Success);
-    assert!(facts(&events).contains(&(IdentityField::Role, "plc")));
+    assert!(facts(&events).contains(&(IdentityField::Role, "plc".into())));
     assert!(violations(&events).is_empty());
 }
 
@@ -116,7 +96,7 @@ fn upload_and_cold_restart() {
     assert_eq!(ops.len(), 2);
     assert_eq!((ops[0].kind, ops[0].target.as_deref()), (OperationKind::ProgramUpload, Some("SDB0")));
     assert_eq!((ops[1].kind, ops[1].target.as_deref()), (OperationKind::ColdRestart, Some("P_PROGRAM")));
-    assert!(facts(&events).contains(&(IdentityField::Role, "engineering-workstation")));
+    assert!(facts(&events).contains(&(IdentityField::Role, "engineering-workstation".into())));
 }
 
 /// A Userdata response parameter part (extended form).
@@ -156,8 +136,8 @@ fn szl_identity_over_two_data_units() {
         (DOWN, dt(&s7(7, 6, None, &user_response(4, 1, true, 0), &unit(b)), true)),
     ]);
     let f = facts(&events);
-    assert!(f.contains(&(IdentityField::Serial, "S C-B1U393142011")));
-    assert!(f.contains(&(IdentityField::Model, "CPU 315-2 PN/DP")));
+    assert!(f.contains(&(IdentityField::Serial, "S C-B1U393142011".into())));
+    assert!(f.contains(&(IdentityField::Model, "CPU 315-2 PN/DP".into())));
     let ops = operations(&events);
     assert_eq!(ops.len(), 1);
     assert_eq!((ops[0].kind, ops[0].code, ops[0].target.as_deref()), (OperationKind::Identify, 0x0401, Some("SZL 0x001c index 0x0000")));
@@ -175,13 +155,11 @@ fn split_tsdu_resync_and_foreign_flows() {
     let events = run(&[(UP, bytes), (UP, vec![0x77; 10]), (UP, dt(&s7(1, 2, None, &[0xf0, 0, 0, 1, 0, 1, 1, 0xe0], &[]), true))]);
     assert_eq!(violations(&events), [ViolationKind::Malformed]);
     // The first data of an MMS-like flow is neither 0x32 nor 0x72: the flow is left alone.
-    let mut sink = EventSink::default();
-    let mut d = S7comm::default();
-    let mut ctx = Ctx::new(Timestamp(0), UP, client(), server(), Protocol::S7comm, &mut sink);
+    let mut flow = Flow::<S7comm>::new(client(), server());
     let other = dt(&[1, 0, 1, 0], true);
     assert!(!probe(&other, true));
-    d.stream(&mut ctx, &other);
-    assert!(d.finished());
+    flow.stream(UP, &other);
+    assert!(flow.dissector().finished());
     // An MMS connect (TSAPs 0001/0002) is not claimed; a named TSAP is S7comm-plus.
     let mms_cr = [3, 0, 0, 22, 17, 0xe0, 0, 0, 0, 1, 0, 0xc0, 1, 0x0a, 0xc1, 2, 0, 1, 0xc2, 2, 0, 2];
     assert_eq!(family(&mms_cr), None);

@@ -177,7 +177,7 @@ fn kind_of(m: &Message<'_>) -> OperationKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EventSink;
+    use crate::testing::{operation_events, Flow};
     use palisade_model::{Endpoint, Event};
 
     fn frame(payload: &[u8]) -> Vec<u8> {
@@ -203,17 +203,12 @@ mod tests {
         let response = plus(&[0x32, 0, 0, 0x05, 0x4c, 0, 0, 0, 3, 0x34, 0, 1]);
         assert!(probe(&request, true));
         assert!(!probe(&request, false));
-        let mut sink = EventSink::default();
         let client = Endpoint { ip: Some([10, 0, 0, 1].into()), ..Endpoint::default() };
         let server = Endpoint { ip: Some([10, 0, 0, 2].into()), port: 102, ..Endpoint::default() };
-        let mut d = S7commPlus::default();
-        let mut ctx = Ctx::new(Timestamp(1), Direction::ToServer, client, server, Protocol::S7commPlus, &mut sink);
-        assert_eq!(d.stream(&mut ctx, &request), request.len());
-        let mut ctx = Ctx::new(Timestamp(2), Direction::ToClient, client, server, Protocol::S7commPlus, &mut sink);
-        assert_eq!(d.stream(&mut ctx, &response), response.len());
-        let mut events = Vec::new();
-        sink.swap(&mut events);
-        let ops: Vec<_> = events.iter().filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None }).collect();
+        let events = Flow::<S7commPlus>::new(client, server)
+            .whole_streams(&[(Direction::ToServer, &request), (Direction::ToClient, &response)])
+            .events();
+        let ops = operation_events(&events);
         assert_eq!(ops.len(), 1);
         assert_eq!(
             (ops[0].kind, ops[0].code, ops[0].protocol, ops[0].result),

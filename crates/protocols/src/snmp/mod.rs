@@ -312,33 +312,15 @@ fn vendor(enterprise: u32) -> Option<&'static str> {
 mod tests {
     use super::parser::tests::{message, tlv, SYS_NAME};
     use super::*;
-    use crate::EventSink;
-    use palisade_model::{Endpoint, Event, Operation, Timestamp};
+    use crate::testing::{ep_at, ip_facts, operation_events as ops, violation_kinds, Flow};
+    use palisade_model::Event;
 
     const MANAGER: &str = "10.0.0.1";
     const AGENT: &str = "10.0.0.2";
 
-    fn ep(ip: &str, port: u16) -> Endpoint {
-        Endpoint { mac: None, ip: Some(ip.parse().expect("ip")), port }
-    }
-
+    /// Runs datagrams between the manager and the agent, then ends the flow.
     fn run(packets: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-        let mut sink = EventSink::default();
-        let mut s = Snmp::default();
-        let (client, server) = (ep(MANAGER, 40000), ep(AGENT, 161));
-        for (i, (dir, p)) in packets.iter().enumerate() {
-            let mut ctx = Ctx::new(Timestamp(i as i64), *dir, client, server, Protocol::Snmp, &mut sink);
-            s.datagram(&mut ctx, p);
-        }
-        let mut ctx = Ctx::new(Timestamp(99), Direction::ToServer, client, server, Protocol::Snmp, &mut sink);
-        s.end(&mut ctx);
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        out
-    }
-
-    fn ops(ev: &[Event]) -> Vec<&Operation> {
-        ev.iter().filter_map(|e| if let Event::Operation(o) = e { Some(o) } else { None }).collect()
+        Flow::<Snmp>::new(ep_at(MANAGER, 40000), ep_at(AGENT, 161)).datagrams(packets).end().events()
     }
 
     #[test]
@@ -365,15 +347,12 @@ mod tests {
             (Direction::ToServer, message(1, b"private", 0xa3, 6, 0, &[(SYS_NAME, tlv(4, b"x"))])),
             (Direction::ToClient, message(1, b"private", 0xa2, 6, 17, &[(SYS_NAME, tlv(4, b"x"))])),
         ]);
-        let facts: Vec<_> = ev
-            .iter()
-            .filter_map(|e| if let Event::Identity(f) = e { Some((f.subject.ip, f.field, f.value.as_str())) } else { None })
-            .collect();
+        let facts = ip_facts(&ev);
         let agent = Some(AGENT.parse().expect("ip"));
-        assert!(facts.contains(&(agent, IdentityField::Hostname, "ubuntu-512mb-sfo2-01")));
-        assert!(facts.contains(&(agent, IdentityField::Os, "Linux")));
-        assert!(facts.contains(&(agent, IdentityField::Description, "sysObjectID 1.3.6.1.4.1.9.1.516")));
-        assert!(facts.contains(&(agent, IdentityField::Vendor, "Cisco")));
+        assert!(facts.contains(&(agent, IdentityField::Hostname, "ubuntu-512mb-sfo2-01".into())));
+        assert!(facts.contains(&(agent, IdentityField::Os, "Linux".into())));
+        assert!(facts.contains(&(agent, IdentityField::Description, "sysObjectID 1.3.6.1.4.1.9.1.516".into())));
+        assert!(facts.contains(&(agent, IdentityField::Vendor, "Cisco".into())));
         let ops = ops(&ev);
         let summary: Vec<_> = ops.iter().map(|o| (o.kind, o.code, o.target.as_deref(), o.result)).collect();
         assert_eq!(
@@ -401,7 +380,7 @@ mod tests {
     #[test]
     fn malformed_is_a_violation_and_probe_is_strict() {
         let ev = run(&[(Direction::ToServer, vec![0x30, 0x03, 0x02, 0x01])]);
-        assert!(ev.iter().any(|e| matches!(e, Event::Violation(v) if v.kind == ViolationKind::Malformed)));
+        assert!(violation_kinds(&ev).contains(&ViolationKind::Malformed));
         let probe = Snmp::REGISTRATION.probe.expect("probe");
         let get = message(1, b"public", 0xa0, 1, 0, &[(SYS_NAME, vec![5, 0])]);
         assert!(probe(&get, false));

@@ -73,23 +73,13 @@ fn role(device_type: &[u8]) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EventSink;
+    use crate::testing::{ep_at, field_values, Flow};
     use palisade_flow::Direction;
-    use palisade_model::{Endpoint, Event, Timestamp};
 
+    /// The facts of one message that 192.168.1.1 sends.
     fn facts(msg: &[u8]) -> Vec<(IdentityField, String)> {
-        let mut sink = EventSink::default();
-        let ep = Endpoint { mac: None, ip: Some("192.168.1.1".parse().unwrap()), port: 1900 };
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, ep, ep, Protocol::Ssdp, &mut sink);
-        Ssdp.datagram(&mut ctx, msg);
-        let mut out = Vec::new();
-        sink.swap(&mut out);
-        out.iter()
-            .filter_map(|e| match e {
-                Event::Identity(f) => Some((f.field, f.value.clone())),
-                _ => None,
-            })
-            .collect()
+        let ep = ep_at("192.168.1.1", 1900);
+        field_values(&Flow::<Ssdp>::new(ep, ep).datagrams(&[(Direction::ToServer, msg)]).events())
     }
 
     #[test]

@@ -99,52 +99,39 @@ fn probe(payload: &[u8], is_tcp: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EventSink;
-    use palisade_model::{Endpoint, Event, Timestamp};
+    use crate::testing::{ip_facts, operation_events, Flow};
+    use palisade_model::Endpoint;
 
     #[test]
     fn both_banners_then_finished() {
-        let mut sink = EventSink::default();
-        let mut d = Ssh::default();
         let c = Endpoint { ip: Some("10.0.0.1".parse().unwrap()), ..Endpoint::default() };
         let s = Endpoint { ip: Some("10.0.0.2".parse().unwrap()), ..Endpoint::default() };
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToClient, c, s, Protocol::Ssh, &mut sink);
-        assert_eq!(d.stream(&mut ctx, b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubun"), 0);
+        let mut flow = Flow::<Ssh>::new(c, s);
+        assert_eq!(flow.stream(Direction::ToClient, b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubun"), 0);
         let server = b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1\r\n\x00\x00\x01\x14kex";
-        assert_eq!(d.stream(&mut ctx, server), server.len());
-        assert!(!d.finished());
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, c, s, Protocol::Ssh, &mut sink);
+        assert_eq!(flow.stream(Direction::ToClient, server), server.len());
+        assert!(!flow.dissector().finished());
         let client = b"SSH-2.0-PuTTY_Release_0.78\r\n";
-        assert_eq!(d.stream(&mut ctx, client), client.len());
-        assert!(d.finished());
-        let mut ev = Vec::new();
-        sink.swap(&mut ev);
-        let facts: Vec<_> = ev
-            .iter()
-            .filter_map(|e| match e {
-                Event::Identity(f) => Some((f.subject.ip, f.field, f.value.as_str())),
-                _ => None,
-            })
-            .collect();
+        assert_eq!(flow.stream(Direction::ToServer, client), client.len());
+        assert!(flow.dissector().finished());
+        let ev = flow.events();
         assert_eq!(
-            facts,
+            ip_facts(&ev),
             vec![
-                (s.ip, IdentityField::Server, "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1"),
-                (s.ip, IdentityField::Os, "Ubuntu"),
-                (c.ip, IdentityField::UserAgent, "SSH-2.0-PuTTY_Release_0.78"),
+                (s.ip, IdentityField::Server, "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1".into()),
+                (s.ip, IdentityField::Os, "Ubuntu".into()),
+                (c.ip, IdentityField::UserAgent, "SSH-2.0-PuTTY_Release_0.78".into()),
             ]
         );
-        assert_eq!(ev.iter().filter(|e| matches!(e, Event::Operation(o) if o.kind == OperationKind::Session)).count(), 1);
+        assert_eq!(operation_events(&ev).iter().filter(|o| o.kind == OperationKind::Session).count(), 1);
     }
 
     #[test]
     fn garbage_ends_the_direction() {
-        let mut sink = EventSink::default();
-        let mut d = Ssh::default();
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, Endpoint::default(), Endpoint::default(), Protocol::Ssh, &mut sink);
+        let mut flow = Flow::<Ssh>::new(Endpoint::default(), Endpoint::default());
         let junk = [0u8; 300];
-        assert_eq!(d.stream(&mut ctx, &junk), junk.len());
-        assert!(sink.is_empty());
+        assert_eq!(flow.stream(Direction::ToServer, &junk), junk.len());
+        assert!(flow.events().is_empty());
         assert!(!probe(b"SSH-1.5-old", true));
         assert!(!probe(b"SSH-2.0-x", false));
     }

@@ -141,8 +141,8 @@ fn certificate(ctx: &mut Ctx<'_>, der: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EventSink;
-    use palisade_model::{Endpoint, Event, Timestamp};
+    use crate::testing::{ip_facts, operation_events, Flow};
+    use palisade_model::Endpoint;
 
     /// A ClientHello record with SNI, ALPN, groups, formats, signature
     /// algorithms and supported_versions, plus GREASE values.
@@ -193,14 +193,12 @@ mod tests {
 
     #[test]
     fn whole_handshake_finishes_the_flow() {
-        let mut sink = EventSink::default();
-        let mut d = Tls::default();
         let client = Endpoint { ip: Some("10.0.0.1".parse().unwrap()), ..Endpoint::default() };
         let server = Endpoint { ip: Some("10.0.0.2".parse().unwrap()), port: 443, ..Endpoint::default() };
+        let mut flow = Flow::<Tls>::new(client, server);
         let rec = client_hello_record();
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToServer, client, server, Protocol::Tls, &mut sink);
-        assert_eq!(d.stream(&mut ctx, &rec[..10]), 0);
-        assert_eq!(d.stream(&mut ctx, &rec), rec.len());
+        assert_eq!(flow.stream(Direction::ToServer, &rec[..10]), 0);
+        assert_eq!(flow.stream(Direction::ToServer, &rec), rec.len());
         // ServerHello choosing TLS 1.2, then ServerHelloDone in a second record.
         let mut sh = vec![3, 3];
         sh.extend_from_slice(&[0; 32]);
@@ -208,20 +206,12 @@ mod tests {
         let mut recs = vec![0x16, 3, 3, 0, (sh.len() + 4) as u8, 2, 0, 0, sh.len() as u8];
         recs.extend_from_slice(&sh);
         recs.extend_from_slice(&[0x16, 3, 3, 0, 4, 14, 0, 0, 0]);
-        let mut ctx = Ctx::new(Timestamp(0), Direction::ToClient, client, server, Protocol::Tls, &mut sink);
-        assert_eq!(d.stream(&mut ctx, &recs), recs.len());
-        assert!(d.finished());
-        let mut ev = Vec::new();
-        sink.swap(&mut ev);
-        let fields: Vec<_> = ev
-            .iter()
-            .filter_map(|e| match e {
-                Event::Identity(f) => Some((f.subject.ip, f.field)),
-                _ => None,
-            })
-            .collect();
+        assert_eq!(flow.stream(Direction::ToClient, &recs), recs.len());
+        assert!(flow.dissector().finished());
+        let ev = flow.events();
+        let fields: Vec<_> = ip_facts(&ev).into_iter().map(|(ip, field, _)| (ip, field)).collect();
         assert_eq!(fields, vec![(client.ip, IdentityField::Ja3), (client.ip, IdentityField::Ja4), (server.ip, IdentityField::Service)]);
-        assert!(ev.iter().any(|e| matches!(e, Event::Operation(o) if o.target.as_deref() == Some("tls 1.2"))));
+        assert!(operation_events(&ev).iter().any(|o| o.target.as_deref() == Some("tls 1.2")));
     }
 
     #[test]
