@@ -2,6 +2,7 @@
 
 mod analyze;
 mod output;
+mod vulns;
 
 use clap::{Parser, Subcommand};
 use palisade_store::Store;
@@ -69,6 +70,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The offline vulnerability database (NVD, CSAF, CISA KEV).
+    Vulndb {
+        #[command(subcommand)]
+        command: vulns::VulndbCommand,
+    },
+    /// List the vulnerabilities of the inventory's devices, with what each match rests on.
+    Vulns(vulns::SiteArgs),
+    /// Recommendations per site and device, with their evidence.
+    Recommendations(vulns::SiteArgs),
+    /// Risk scores per device and for the site, with their parts and the attack paths to controllers.
+    Risk(vulns::SiteArgs),
+    /// Write a self-contained HTML report (risk assessment or vulnerabilities) that prints cleanly to PDF.
+    Report(vulns::ReportArgs),
     /// Generate a sample plant capture, analyse it into a fresh database and show the inventory.
     Demo {
         /// Database file (replaced).
@@ -153,6 +167,11 @@ fn run(command: Command) -> anyhow::Result<u8> {
             output::print_endpoints(&endpoints, json)?;
             Ok(EXIT_OK)
         }
+        Command::Vulndb { command } => vulns::vulndb(command),
+        Command::Vulns(args) => vulns::vulns(&args),
+        Command::Recommendations(args) => vulns::recommendations(&args),
+        Command::Risk(args) => vulns::risk(&args),
+        Command::Report(args) => vulns::write_report(&args),
         Command::Demo { db, capture, duration, json } => analyze::demo(&db, &capture, duration, json),
         Command::Oui { command: OuiCommand::Refresh { out, inputs } } => {
             let summary = palisade_oui::refresh(&inputs, &out)?;

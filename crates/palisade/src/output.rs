@@ -89,7 +89,7 @@ pub fn print_endpoints(endpoints: &[ExternalEndpoint], json: bool) -> anyhow::Re
 }
 
 /// Prints aligned columns, cutting long cells.
-fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     const MAX: usize = 40;
     let cut = |s: &str| if s.chars().count() > MAX { format!("{}…", s.chars().take(MAX - 1).collect::<String>()) } else { s.to_string() };
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();

@@ -206,7 +206,7 @@ impl Builder<'_> {
                             .into(),
                         vec![ev(server.id)],
                     );
-                } else {
+                } else if e.protocol != Protocol::Snmp {
                     self.add(
                         server,
                         "cleartext-credentials",
@@ -326,7 +326,8 @@ impl Builder<'_> {
             // Internet access from levels 0–2.
             for (local, remote) in [(client, c.server), (server, c.client)] {
                 if let Some(d) = local.filter(|d| level(d).is_some_and(|l| l <= 2)) {
-                    if is_public(remote) {
+                    // A public address that is a device of the site (claimed on the segment) is not the internet.
+                    if is_public(remote) && site.device_of(remote).is_none() {
                         self.add(
                             d,
                             "internet-from-control-levels",
@@ -410,6 +411,9 @@ pub fn recommend(site: &SiteData) -> Recommendations {
         .into_values()
         .map(|mut r| {
             r.title = site_title(&r.kind, r.device_ids.len());
+            if r.kind == "outdated-firmware" && r.device_ids.len() > 1 {
+                r.action = "Update each device to the fixed firmware its advisories name (see each device's recommendation).".into();
+            }
             r
         })
         .collect();

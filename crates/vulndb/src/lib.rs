@@ -15,12 +15,35 @@ pub mod kev;
 pub mod matching;
 pub mod names;
 pub mod nvd;
+pub mod report;
 pub mod risk;
 pub mod site;
 pub mod version;
 
 pub use db::{SqliteVulnDb, VulnStore};
 pub use import::{import_paths, ImportReport};
+
+use site::SiteData;
+
+/// What a site's assessment could not see, in plain words, for reports and the command line.
+pub fn limits(site: &SiteData) -> Vec<String> {
+    let mut out = Vec::new();
+    if site.connections.iter().all(|c| c.seen_in == "operation") {
+        out.push(
+            "Connections come from the stored operations only (no conversation table is stored yet): internet access from \
+             levels 0–2, flat-network findings and attack paths see only conversations that carried an operation."
+                .into(),
+        );
+    }
+    if site.alerts.is_empty() {
+        out.push("No open alerts were available: the alert part of every device score is 0.".into());
+    }
+    let unknown = site.devices.iter().filter(|d| d.vendor.is_some() && d.model.is_some() && d.firmware.is_none()).count();
+    if unknown > 0 {
+        out.push(format!("{unknown} identified devices report no firmware version: their matches have half the confidence."));
+    }
+    out
+}
 
 /// Errors of the vulnerability database; messages name the database or file and what to do.
 #[derive(Debug, thiserror::Error)]

@@ -221,10 +221,11 @@ fn entry_reason(site: &SiteData, d: &Device) -> Option<String> {
     if d.ips.iter().any(|ip| is_public(*ip)) {
         return Some("has a public address".into());
     }
+    let outside = |ip: std::net::IpAddr| is_public(ip) && site.device_of(ip).is_none();
     let internet = site
         .connections
         .iter()
-        .any(|c| (d.ips.contains(&c.client) && is_public(c.server)) || (d.ips.contains(&c.server) && is_public(c.client)));
+        .any(|c| (d.ips.contains(&c.client) && outside(c.server)) || (d.ips.contains(&c.server) && outside(c.client)));
     if internet {
         return Some("talks to the internet".into());
     }
