@@ -91,16 +91,17 @@ fn bars(title: &str, rows: &[(String, f64, &str)], max: f64, unit: &str) -> Stri
     let max = if max > 0.0 { max } else { 1.0 };
     for (i, (label, value, c)) in rows.iter().enumerate() {
         let y = 22 + i * 20;
-        let w = (value / max * 250.0).clamp(0.0, 250.0);
-        let short: String = label.chars().take(30).collect();
+        let w = (value / max * 230.0).clamp(0.0, 230.0);
+        let short: String =
+            if label.chars().count() > 32 { format!("{}…", label.chars().take(31).collect::<String>()) } else { label.clone() };
         let _ = write!(
             svg,
-            "<text x=\"0\" y=\"{ty}\" font-size=\"10\" fill=\"#1d2330\">{l}</text>\
-             <rect x=\"170\" y=\"{y}\" width=\"{w:.1}\" height=\"14\" rx=\"2\" fill=\"{c}\"/>\
+            "<text x=\"0\" y=\"{ty}\" font-size=\"9\" fill=\"#1d2330\">{l}</text>\
+             <rect x=\"190\" y=\"{y}\" width=\"{w:.1}\" height=\"14\" rx=\"2\" fill=\"{c}\"/>\
              <text x=\"{tx:.1}\" y=\"{ty}\" font-size=\"10\" fill=\"#5b6475\">{v}{unit}</text>",
             ty = y + 11,
             l = esc(&short),
-            tx = 174.0 + w,
+            tx = 194.0 + w,
             v = if value.fract() == 0.0 { format!("{value:.0}") } else { format!("{value:.1}") },
         );
     }
