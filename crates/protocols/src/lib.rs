@@ -45,6 +45,10 @@ registry! {
     cdp: Cdp,
     snmp: Snmp,
     hart_ip: HartIp,
+    ntp: Ntp,
+    mqtt: Mqtt,
+    coap: Coap,
+    dhcpv6: Dhcpv6,
 }
 
 pub mod arp;

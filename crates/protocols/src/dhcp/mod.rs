@@ -6,7 +6,7 @@
 //! IPv4 address the message proves: the address an ACK assigns, the client's
 //! own (ciaddr) or the one a REQUEST asks for.
 
-mod parser;
+pub(crate) mod parser;
 
 use crate::{Ctx, Dissector, Registration};
 use palisade_model::{Endpoint, IdentityField, Protocol, ViolationKind};
@@ -71,7 +71,7 @@ fn client_request(ctx: &mut Ctx<'_>, msg: &parser::Message<'_>, f: &parser::Fiel
         }
     }
     if let Some(list) = f.parameter_list {
-        let mut buf = [0; 1024];
+        let mut buf = parser::TextBuf::default();
         if let Some(fingerprint) = parser::fingerprint(list, &mut buf) {
             ctx.identity(client, IdentityField::DhcpFingerprint, fingerprint);
         }
@@ -88,10 +88,15 @@ fn client_names(ctx: &mut Ctx<'_>, client: Endpoint, f: &parser::Fields<'_>) {
     }
     let mut buf = [0; 256];
     if let Some(fqdn) = f.client_fqdn.and_then(|v| parser::client_fqdn(v, &mut buf)) {
-        let (host, domain) = fqdn.split_once('.').unwrap_or((fqdn, ""));
-        ctx.identity(client, IdentityField::Hostname, host);
-        ctx.identity(client, IdentityField::Domain, domain);
+        report_fqdn(ctx, client, fqdn);
     }
+}
+
+/// Reports a client's fully qualified name as its host name and domain.
+pub(crate) fn report_fqdn(ctx: &mut Ctx<'_>, client: Endpoint, fqdn: &str) {
+    let (host, domain) = fqdn.split_once('.').unwrap_or((fqdn, ""));
+    ctx.identity(client, IdentityField::Hostname, host);
+    ctx.identity(client, IdentityField::Domain, domain);
 }
 
 /// A server's OFFER, ACK or NAK: the server itself; in an ACK also the

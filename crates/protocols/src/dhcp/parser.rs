@@ -4,7 +4,7 @@
 
 use palisade_decode::be32;
 use palisade_model::MacAddr;
-use std::fmt;
+use std::fmt::{self, Write};
 use std::net::Ipv4Addr;
 
 /// The DHCP magic cookie that starts the options area.
@@ -201,26 +201,58 @@ pub(crate) fn text(value: &[u8]) -> Option<&str> {
 
 /// Writes the parameter request list as comma-separated decimal codes
 /// ("1,121,3,6") into `buf` (255 codes need at most 1,019 bytes).
-pub(crate) fn fingerprint<'b>(list: &[u8], buf: &'b mut [u8; 1024]) -> Option<&'b str> {
-    let mut len = 0;
-    for (i, &code) in list.iter().enumerate() {
-        let mut digits = [b','; 4];
-        let mut n = 1;
-        if code >= 100 {
-            digits[n] = b'0' + code / 100;
-            n += 1;
-        }
-        if code >= 10 {
-            digits[n] = b'0' + code / 10 % 10;
-            n += 1;
-        }
-        digits[n] = b'0' + code % 10;
-        n += 1;
-        let part = if i == 0 { digits.get(1..n)? } else { digits.get(..n)? };
-        buf.get_mut(len..len + part.len())?.copy_from_slice(part);
-        len += part.len();
+pub(crate) fn fingerprint<'b>(list: &[u8], buf: &'b mut TextBuf<1024>) -> Option<&'b str> {
+    code_list("", list.iter().map(|&code| u16::from(code)), buf)
+}
+
+/// Writes `prefix` and then `codes` as comma-separated decimals into
+/// `buf`; `None` when there are no codes or they do not fit.
+pub(crate) fn code_list<'b, const N: usize>(prefix: &str, codes: impl Iterator<Item = u16>, buf: &'b mut TextBuf<N>) -> Option<&'b str> {
+    buf.clear();
+    buf.write_str(prefix).ok()?;
+    for (i, code) in codes.enumerate() {
+        let separator = if i == 0 { "" } else { "," };
+        write!(buf, "{separator}{code}").ok()?;
     }
-    std::str::from_utf8(buf.get(..len)?).ok().filter(|s| !s.is_empty())
+    if buf.len > prefix.len() {
+        Some(buf.as_str())
+    } else {
+        None
+    }
+}
+
+/// Text formatted into a fixed buffer, so that facts built from several
+/// fields cost no allocation; a write that does not fit fails.
+pub(crate) struct TextBuf<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for TextBuf<N> {
+    fn default() -> Self {
+        TextBuf { buf: [0; N], len: 0 }
+    }
+}
+
+impl<const N: usize> TextBuf<N> {
+    /// Empties the buffer.
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// The text written so far.
+    pub(crate) fn as_str(&self) -> &str {
+        self.buf.get(..self.len).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> fmt::Write for TextBuf<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 /// The client FQDN of option 81 as text, in ASCII or (flag E) in DNS wire
@@ -228,28 +260,33 @@ pub(crate) fn fingerprint<'b>(list: &[u8], buf: &'b mut [u8; 1024]) -> Option<&'
 pub(crate) fn client_fqdn<'b>(value: &[u8], buf: &'b mut [u8; 256]) -> Option<&'b str> {
     let flags = *value.first()?;
     let name = value.get(3..)?;
-    let len = if flags & 0x04 == 0 {
-        let name = name.strip_suffix(b"\0").unwrap_or(name);
-        buf.get_mut(..name.len())?.copy_from_slice(name);
-        name.len()
-    } else {
-        let mut len = 0;
-        let mut rest = name;
-        while let Some((&label_len, tail)) = rest.split_first() {
-            let label = tail.get(..usize::from(label_len))?;
-            if label.is_empty() {
-                break;
-            }
-            if len > 0 {
-                *buf.get_mut(len)? = b'.';
-                len += 1;
-            }
-            buf.get_mut(len..len + label.len())?.copy_from_slice(label);
-            len += label.len();
-            rest = tail.get(label.len()..)?;
+    if flags & 0x04 != 0 {
+        return wire_name(name, buf);
+    }
+    let name = name.strip_suffix(b"\0").unwrap_or(name);
+    buf.get_mut(..name.len())?.copy_from_slice(name);
+    text(buf.get(..name.len())?).map(|s| s.trim_end_matches('.'))
+}
+
+/// A domain name in DNS wire format (length-prefixed labels, ending with
+/// an empty one or not at all) as dotted text in `buf`, without the
+/// trailing dot.
+pub(crate) fn wire_name<'b>(name: &[u8], buf: &'b mut [u8; 256]) -> Option<&'b str> {
+    let mut len = 0;
+    let mut rest = name;
+    while let Some((&label_len, tail)) = rest.split_first() {
+        let label = tail.get(..usize::from(label_len))?;
+        if label.is_empty() {
+            break;
         }
-        len
-    };
+        if len > 0 {
+            *buf.get_mut(len)? = b'.';
+            len += 1;
+        }
+        buf.get_mut(len..len + label.len())?.copy_from_slice(label);
+        len += label.len();
+        rest = tail.get(label.len()..)?;
+    }
     text(buf.get(..len)?).map(|s| s.trim_end_matches('.'))
 }
 
@@ -303,17 +340,21 @@ pub(crate) mod tests {
         assert_eq!(f.message_type, Some(REQUEST));
         assert_eq!(f.hostname, Some(&b"host"[..]));
         assert_eq!(f.requested_ip, Some(Ipv4Addr::new(10, 0, 0, 7)));
-        let mut buf = [0; 1024];
+        let mut buf = TextBuf::default();
         assert_eq!(fingerprint(f.parameter_list.unwrap(), &mut buf), Some("1,121,3"));
     }
 
     #[test]
     fn fingerprint_of_every_code_fits() {
         let all: Vec<u8> = (0..=255).collect();
-        let mut buf = [0; 1024];
+        let mut buf = TextBuf::default();
         let s = fingerprint(&all[1..], &mut buf).unwrap();
         assert!(s.starts_with("1,2,3,") && s.ends_with(",254,255"));
         assert_eq!(fingerprint(&[], &mut buf), None);
+        let mut small = TextBuf::<8>::default();
+        assert_eq!(code_list("v6:", [23, 24].into_iter(), &mut small), Some("v6:23,24"));
+        assert_eq!(code_list("v6:", [23, 24, 39].into_iter(), &mut small), None);
+        assert_eq!(code_list("v6:", std::iter::empty(), &mut small), None);
     }
 
     #[test]
@@ -357,6 +398,8 @@ pub(crate) mod tests {
         assert_eq!(client_fqdn(b"\x04\x00\x00\x03pc1\x04corp\x00", &mut buf), Some("pc1.corp"));
         assert_eq!(client_fqdn(b"\x04\x00\x00\x09pc1", &mut buf), None);
         assert_eq!(client_fqdn(b"\x05", &mut buf), None);
+        assert_eq!(wire_name(b"\x04host", &mut buf), Some("host"));
+        assert_eq!(wire_name(b"", &mut buf), None);
     }
 
     #[test]
