@@ -2,19 +2,9 @@
 //! capture, the operations tshark also sees must be listed. Rows whose
 //! protocol this build does not dissect yet are reported and skipped.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use palisade_sensor::testdata::shared_dir;
 
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps");
-    if dir.join("MANIFEST.tsv").exists() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/testdata not present");
-        None
-    }
-}
+mod common;
 
 /// (capture, protocol, operation kind, target substring, at least this many events).
 const EXPECTED: &[(&str, &str, &str, &str, usize)] = &[
@@ -41,28 +31,10 @@ const EXPECTED: &[(&str, &str, &str, &str, usize)] = &[
     ("opcua/icsnpp_opcua_python_minimal.pcap", "opcua", "read", "", 1),
 ];
 
-fn registered() -> Vec<&'static str> {
-    palisade_protocols::FlowDissector::REGISTRATIONS
-        .iter()
-        .filter(|r| !r.tcp_ports.is_empty() || !r.udp_ports.is_empty() || !r.ethertypes.is_empty())
-        .map(|r| r.protocol.as_str())
-        .chain(["cip"])
-        .collect()
-}
-
-fn events(capture: &Path, db: &Path) -> Vec<Value> {
-    let bin = env!("CARGO_BIN_EXE_palisade");
-    let out = Command::new(bin).arg("analyze").arg("--db").arg(db).arg(capture).output().expect("run analyze");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(bin).args(["events", "--json", "--type", "operation", "--db"]).arg(db).output().expect("run events");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON array")
-}
-
 #[test]
 fn operations_tshark_sees_are_listed() {
-    let Some(dir) = shared() else { return };
-    let registered = registered();
+    let Some(dir) = shared_dir() else { return };
+    let registered = common::registered();
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut failures = Vec::new();
     for (i, (capture, protocol, kind, target, at_least)) in EXPECTED.iter().enumerate() {
@@ -71,7 +43,7 @@ fn operations_tshark_sees_are_listed() {
             eprintln!("not yet dissected, skipped: {protocol} {kind} in {capture}");
             continue;
         }
-        let list = events(&dir.join(capture), &tmp.path().join(format!("{i}.db")));
+        let list = common::analyze_and_list(&dir.join(capture), &tmp.path().join(format!("{i}.db")), &["events", "--type", "operation"]);
         for e in &list {
             for field in ["time", "type", "protocol", "kind", "count"] {
                 assert!(!e[field].is_null(), "{capture}: event without {field}: {e}");
@@ -92,9 +64,8 @@ fn operations_tshark_sees_are_listed() {
 
 #[test]
 fn clean_captures_have_no_violations() {
-    let Some(dir) = shared() else { return };
+    let Some(dir) = shared_dir() else { return };
     let tmp = tempfile::tempdir().expect("temp dir");
-    let bin = env!("CARGO_BIN_EXE_palisade");
     for capture in [
         "enip/iti_enip_listidentity_1756_enbt.pcap",
         "s7comm/icsnpp_s7comm_snap7_s300.pcap",
@@ -103,10 +74,7 @@ fn clean_captures_have_no_violations() {
     ] {
         let db = tmp.path().join("v.db");
         let _ = std::fs::remove_file(&db);
-        let out = Command::new(bin).arg("analyze").arg("--db").arg(&db).arg(dir.join(capture)).output().expect("analyze");
-        assert!(out.status.success());
-        let out = Command::new(bin).args(["events", "--json", "--type", "violation", "--db"]).arg(&db).output().expect("events");
-        let list: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+        let list = common::analyze_and_list(&dir.join(capture), &db, &["events", "--type", "violation"]);
         assert!(list.is_empty(), "{capture}: unexpected violations {list:?}");
     }
 }

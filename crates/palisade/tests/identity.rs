@@ -3,19 +3,10 @@
 //! `palisade devices --json`, as a fact from the right protocol. Rows whose
 //! protocol this build does not dissect yet are reported and skipped.
 
+use palisade_sensor::testdata::shared_dir;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps");
-    if dir.join("MANIFEST.tsv").exists() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/testdata not present");
-        None
-    }
-}
+mod common;
 
 /// (capture, device selector: IP or MAC, fact field, expected value, protocol).
 const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
@@ -58,22 +49,6 @@ const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
     ("mqtt/zeek_mqtt.pcap", "", "device_name", "paho/", "mqtt"),
 ];
 
-fn registered() -> Vec<&'static str> {
-    palisade_protocols::FlowDissector::REGISTRATIONS
-        .iter()
-        .filter(|r| !r.tcp_ports.is_empty() || !r.udp_ports.is_empty() || !r.ethertypes.is_empty() || !r.snap.is_empty())
-        .map(|r| r.protocol.as_str())
-        .collect()
-}
-
-fn devices(capture: &Path, db: &Path) -> Vec<Value> {
-    let bin = env!("CARGO_BIN_EXE_palisade");
-    let out = Command::new(bin).arg("analyze").arg("--db").arg(db).arg(capture).output().expect("run analyze");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(bin).args(["devices", "--json", "--db"]).arg(db).output().expect("run devices");
-    serde_json::from_slice(&out.stdout).expect("JSON array")
-}
-
 fn selects(device: &Value, selector: &str) -> bool {
     if selector.is_empty() {
         return true;
@@ -88,8 +63,8 @@ fn selects(device: &Value, selector: &str) -> bool {
 
 #[test]
 fn identity_facts_land_on_the_right_device() {
-    let Some(dir) = shared() else { return };
-    let registered = registered();
+    let Some(dir) = shared_dir() else { return };
+    let registered = common::registered();
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -98,7 +73,7 @@ fn identity_facts_land_on_the_right_device() {
             eprintln!("not yet dissected, skipped: {protocol} {field}={value} in {capture}");
             continue;
         }
-        let list = devices(&dir.join(capture), &tmp.path().join(format!("{i}.db")));
+        let list = common::analyze_and_list(&dir.join(capture), &tmp.path().join(format!("{i}.db")), &["devices"]);
         let found = list.iter().filter(|d| selects(d, selector)).any(|d| {
             d["facts"].as_array().is_some_and(|facts| {
                 facts

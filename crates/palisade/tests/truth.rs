@@ -4,21 +4,13 @@
 //! `truth/<name>.hosts.tsv`, each with the same MACs, and every unicast MAC
 //! of the capture must belong to some device.
 
+use palisade_sensor::testdata::shared_dir;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps");
-    if dir.join("MANIFEST.tsv").exists() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/testdata not present");
-        None
-    }
-}
+mod common;
 
 /// The addresses the truth test compares: private, loopback, link-local and
 /// the other special-purpose ranges that are never internet hosts.
@@ -27,12 +19,7 @@ fn compared(ip: IpAddr) -> bool {
 }
 
 fn devices_json(capture: &Path, db: &Path) -> Vec<Value> {
-    let bin = env!("CARGO_BIN_EXE_palisade");
-    let out = Command::new(bin).arg("analyze").arg("--db").arg(db).arg(capture).output().expect("run palisade analyze");
-    assert!(out.status.success(), "analyze {} failed: {}", capture.display(), String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(bin).arg("devices").arg("--db").arg(db).arg("--json").output().expect("run palisade devices");
-    assert!(out.status.success(), "devices failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("devices --json is a JSON array")
+    common::analyze_and_list(capture, db, &["devices"])
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -41,7 +28,7 @@ fn strings(v: &Value) -> Vec<String> {
 
 #[test]
 fn every_capture_matches_its_truth() {
-    let Some(dir) = shared() else { return };
+    let Some(dir) = shared_dir() else { return };
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("read MANIFEST.tsv");
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut failures = Vec::new();
@@ -137,18 +124,14 @@ fn our_protocol(tshark: &str) -> Option<&'static str> {
 /// Protocols this build dissects: the registry's, plus the ones the sensor
 /// core names itself.
 fn dissected() -> BTreeSet<&'static str> {
-    let mut out: BTreeSet<&'static str> = palisade_protocols::FlowDissector::REGISTRATIONS
-        .iter()
-        .filter(|r| !r.tcp_ports.is_empty() || !r.udp_ports.is_empty() || !r.ethertypes.is_empty() || !r.snap.is_empty())
-        .map(|r| r.protocol.as_str())
-        .collect();
+    let mut out: BTreeSet<&'static str> = common::registered().into_iter().collect();
     out.extend(["arp", "icmp"]);
     out
 }
 
 #[test]
 fn every_host_lists_the_protocols_tshark_saw() {
-    let Some(dir) = shared() else { return };
+    let Some(dir) = shared_dir() else { return };
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("read MANIFEST.tsv");
     let tmp = tempfile::tempdir().expect("temp dir");
     let implemented = dissected();

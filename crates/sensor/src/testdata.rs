@@ -1,15 +1,20 @@
 //! Access to the shared real captures (`../shared/testdata/pcaps` beside the
-//! repository) for tests, and small queries over the events they give. In a
-//! clone without the captures, every loader prints
+//! repository) for tests, small queries over the events they give, and
+//! hand-built frames analysed as a capture of their own. In a clone without
+//! the shared captures, every loader prints
 //! `skipped: ../shared/testdata not present` and returns `None`, so tests
 //! skip instead of failing.
 
 use crate::analyze_path_events;
+use palisade_capture::write::PcapWriter;
+use palisade_capture::LinkType;
 use palisade_model::{
-    Contact, Event, IdentityFact, IdentityField, MacAddr, Operation, OperationKind, OperationResult, Protocol, Violation, ViolationKind,
+    Contact, Event, IdentityFact, IdentityField, MacAddr, Operation, OperationKind, OperationResult, Protocol, Timestamp, Violation,
+    ViolationKind,
 };
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The folder of the shared captures, if present.
 pub fn shared_dir() -> Option<PathBuf> {
@@ -156,4 +161,75 @@ pub fn host_protocols(events: &[Event], host: &str) -> Vec<Protocol> {
     out.sort();
     out.dedup();
     out
+}
+
+/// The MAC address test frames give `ip`: the IPv4 multicast mapping for a
+/// group address, broadcast for 255.255.255.255, else 02:00:00:00:00:<last octet>.
+fn frame_mac(ip: [u8; 4]) -> [u8; 6] {
+    match ip {
+        [224..=239, b, c, d] => [0x01, 0x00, 0x5e, b & 0x7f, c, d],
+        [255, 255, 255, 255] => [0xff; 6],
+        [.., last] => [0x02, 0, 0, 0, 0, last],
+    }
+}
+
+/// An Ethernet/IPv4 frame from `src` to `dst` carrying `transport` (a TCP
+/// or UDP header and its payload) of IP protocol `protocol`.
+fn ipv4_frame(src: [u8; 4], dst: [u8; 4], protocol: u8, transport: &[u8]) -> Vec<u8> {
+    let total = u16::try_from(20 + transport.len()).expect("test frame fits an IPv4 packet");
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&[0, 1, 0x40, 0, 64, protocol, 0, 0]);
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    let sum: u32 = ip.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
+    let checksum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+    ip[10..12].copy_from_slice(&checksum.to_be_bytes());
+    let mut frame = frame_mac(dst).to_vec();
+    frame.extend_from_slice(&frame_mac(src));
+    frame.extend_from_slice(&[0x08, 0x00]);
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(transport);
+    frame
+}
+
+/// An Ethernet/IPv4/TCP frame from `src:sport` to `dst:dport` with sequence
+/// number `seq` and `flags` (the TCP checksum is left zero: the sensor does
+/// not check it).
+pub fn tcp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut tcp = sport.to_be_bytes().to_vec();
+    tcp.extend_from_slice(&dport.to_be_bytes());
+    tcp.extend_from_slice(&seq.to_be_bytes());
+    tcp.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    tcp.extend_from_slice(payload);
+    ipv4_frame(src, dst, 6, &tcp)
+}
+
+/// An Ethernet/IPv4/UDP frame from `src:sport` to `dst:dport` (without UDP
+/// checksum).
+pub fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let length = u16::try_from(8 + payload.len()).expect("test datagram fits UDP");
+    let mut udp = sport.to_be_bytes().to_vec();
+    udp.extend_from_slice(&dport.to_be_bytes());
+    udp.extend_from_slice(&length.to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(payload);
+    ipv4_frame(src, dst, 17, &udp)
+}
+
+/// Every event of Ethernet `frames` written as a capture, a millisecond
+/// apart, and analysed on the calling thread.
+pub fn frames_events(frames: &[Vec<u8>]) -> Vec<Event> {
+    static CAPTURES: AtomicU32 = AtomicU32::new(0);
+    let n = CAPTURES.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("palisade-test-{}-{n}.pcap", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut writer = PcapWriter::new(file, LinkType::Ethernet, 65535).expect("pcap header written");
+    for (i, frame) in (0i64..).zip(frames) {
+        writer.write_packet(Timestamp(1_700_000_000_000_000_000 + i * 1_000_000), frame).expect("packet written");
+    }
+    writer.finish().expect("capture written");
+    let events = analyze_path_events(&path);
+    let _ = std::fs::remove_file(&path);
+    events.unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -3,20 +3,11 @@
 
 use palisade_capture::{open_input, Input};
 use palisade_model::{Event, Transport};
-use palisade_sensor::{analyze_path_events, run, Opener, PipelineConfig, Progress};
+use palisade_sensor::testdata::shared_dir;
+use palisade_sensor::{analyze_path_events, run, Opener, PipelineConfig, Progress, RunStats};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pcaps");
-    if dir.join("MANIFEST.tsv").exists() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/testdata not present");
-        None
-    }
-}
 
 /// A comparable digest of events: who talked to whom over what, with
 /// packet totals, and every identity fact.
@@ -41,20 +32,25 @@ fn digest(events: &[Event]) -> (BTreeSet<String>, u64, BTreeSet<String>) {
     (pairs, packets, facts)
 }
 
-fn pipeline_events(path: &Path, workers: usize) -> Vec<Event> {
+/// Runs the pipeline with `workers` workers over one capture, handing each
+/// batch of events to `on_events`.
+fn run_pipeline(path: &Path, workers: usize, on_events: impl FnMut(&[Event])) -> RunStats {
     let input = Input::Path(path.to_path_buf());
     let opener: Opener = Box::new(move || open_input(&input));
-    let mut all = Vec::new();
     let config = PipelineConfig { workers, ..Default::default() };
-    let stats =
-        run(vec![(path.display().to_string(), opener)], &config, Arc::new(Progress::default()), |events| all.extend_from_slice(events));
+    run(vec![(path.display().to_string(), opener)], &config, Arc::new(Progress::default()), on_events)
+}
+
+fn pipeline_events(path: &Path, workers: usize) -> Vec<Event> {
+    let mut all = Vec::new();
+    let stats = run_pipeline(path, workers, |events| all.extend_from_slice(events));
     assert!(stats.inputs.iter().all(|i| i.errors.is_empty()), "{:?}", stats.inputs);
     all
 }
 
 #[test]
 fn sharded_pipeline_matches_single_analyzer() {
-    let Some(dir) = shared() else { return };
+    let Some(dir) = shared_dir() else { return };
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("manifest");
     for line in manifest.lines().skip(1) {
         let Some(file) = line.split('\t').next() else { continue };
@@ -69,12 +65,9 @@ fn sharded_pipeline_matches_single_analyzer() {
 
 #[test]
 fn packets_are_all_counted() {
-    let Some(dir) = shared() else { return };
+    let Some(dir) = shared_dir() else { return };
     let path = dir.join("enip/icsnpp_enip_cip_example.pcap");
-    let input = Input::Path(path.clone());
-    let opener: Opener = Box::new(move || open_input(&input));
-    let stats =
-        run(vec![("enip".into(), opener)], &PipelineConfig { workers: 2, ..Default::default() }, Arc::new(Progress::default()), |_| {});
+    let stats = run_pipeline(&path, 2, |_| {});
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("manifest");
     let expected: u64 = manifest
         .lines()
