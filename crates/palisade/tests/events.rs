@@ -29,6 +29,14 @@ const EXPECTED: &[(&str, &str, &str, &str, usize)] = &[
     ("iec61850/iti_mms_identify_areva.pcap", "mms", "identify", "", 1),
     ("omron-fins/icsnpp_omron_fins_udp.pcap", "fins", "read", "", 1),
     ("opcua/icsnpp_opcua_python_minimal.pcap", "opcua", "read", "", 1),
+    ("smb/arkime_smb_windows10.pcap", "smb", "session", "smb1", 1),
+    ("smb/arkime_smb_windows10.pcap", "smb", "session", "smb 3.1.1", 1),
+    ("smb/arkime_smb_windows10.pcap", "smb", "login", "DESKTOP-2AEFM7G\\", 3),
+    ("smb/arkime_smb_windows10.pcap", "smb", "read", "IPC$", 2),
+    ("hart-ip/icsnpp_hart_ip.pcap", "smb", "session", "smb1", 1),
+    ("telnet/ndpi_telnet.pcap", "telnet", "login", "fake", 1),
+    ("ftp/zeek_ftp_ipv4.pcap", "ftp", "login", "anonymous", 1),
+    ("ftp/zeek_ftp_ipv4.pcap", "ftp", "read", "robots.txt", 1),
 ];
 
 #[test]

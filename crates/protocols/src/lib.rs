@@ -12,6 +12,7 @@ mod cotp;
 pub mod fuzzing;
 #[cfg(test)]
 pub(crate) mod testing;
+mod text;
 #[macro_use]
 mod registry;
 
@@ -41,6 +42,11 @@ registry! {
     ssdp: Ssdp,
     tls: Tls,
     ssh: Ssh,
+    smb: Smb,
+    telnet: Telnet,
+    ftp: Ftp,
+    rdp: Rdp,
+    vnc: Vnc,
     lldp: Lldp,
     cdp: Cdp,
     snmp: Snmp,

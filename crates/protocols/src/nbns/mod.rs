@@ -15,6 +15,9 @@
 mod browser;
 mod parser;
 
+pub(crate) use browser::windows_version;
+pub(crate) use parser::{read_name, Name};
+
 use crate::dhcp::endpoint_of;
 use crate::{Ctx, Dissector, Registration};
 use palisade_model::{Endpoint, IdentityField, Protocol, ViolationKind};
@@ -117,6 +120,10 @@ fn datagram_service(ctx: &mut Ctx<'_>, data: &[u8]) {
     let Some(d) = browser::data_datagram(data) else { return };
     let sender = endpoint_of(ctx, IpAddr::V4(d.source_ip));
     name_facts(ctx, sender, d.source, false);
+    if d.user_data.starts_with(b"\xffSMB") {
+        // Mailslot writes (browser announcements among them) are SMB.
+        ctx.carries(Protocol::Smb);
+    }
     let Some(a) = browser::browse_mailslot(d.user_data).and_then(browser::announcement) else { return };
     if a.opcode == browser::DOMAIN_ANNOUNCEMENT {
         return ctx.identity(sender, IdentityField::Domain, a.name);

@@ -78,15 +78,17 @@ fn identify(ctx: &mut Ctx<'_>, banner: &str) {
     }
 }
 
-/// The operating system a server's identification names, if any.
-fn os_hint(banner: &str) -> Option<&'static str> {
-    const HINTS: [(&str, &str); 6] = [
+/// The operating system a server's identification (or another server
+/// banner: Telnet, FTP) names, if any.
+pub(crate) fn os_hint(banner: &str) -> Option<&'static str> {
+    const HINTS: [(&str, &str); 7] = [
         ("Ubuntu", "Ubuntu"),
         ("Debian", "Debian"),
         ("FreeBSD", "FreeBSD"),
         ("Raspbian", "Raspbian"),
         ("Windows", "Windows"),
         ("NetBSD", "NetBSD"),
+        ("OpenBSD", "OpenBSD"),
     ];
     HINTS.iter().find(|(needle, _)| banner.contains(needle)).map(|&(_, os)| os)
 }
