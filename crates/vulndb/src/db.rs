@@ -40,8 +40,7 @@ CREATE TABLE vdb_advisory_vulns (advisory INTEGER NOT NULL, cve_id TEXT NOT NULL
                                  remediations TEXT NOT NULL, PRIMARY KEY (advisory, cve_id));
 CREATE TABLE vdb_kev (cve_id TEXT PRIMARY KEY, vendor TEXT NOT NULL, product TEXT NOT NULL, name TEXT NOT NULL,
                       date_added TEXT NOT NULL, due_date TEXT NOT NULL, required_action TEXT NOT NULL, ransomware TEXT NOT NULL);
-CREATE TABLE vdb_device_matches (device_id INTEGER PRIMARY KEY, identity TEXT NOT NULL, generation INTEGER NOT NULL,
-                                 data TEXT NOT NULL);
+CREATE TABLE vdb_identity_matches (identity TEXT PRIMARY KEY, generation INTEGER NOT NULL, data TEXT NOT NULL);
 "#];
 
 /// A CPE product (vendor and product of CPE names).
@@ -180,10 +179,14 @@ pub trait VulnStore {
     fn advisories(&self, rows: &BTreeSet<i64>) -> Result<Vec<AdvisoryInfo>, VulnError>;
     /// KEV entries of these CVEs.
     fn kev(&self, cves: &BTreeSet<String>) -> Result<Vec<KevEntry>, VulnError>;
-    /// The cached matches of a device, when computed from the same identity and generation.
-    fn cached_matches(&self, device_id: i64, identity: &str, generation: i64) -> Result<Option<String>, VulnError>;
-    /// Caches a device's matches.
-    fn cache_matches(&mut self, device_id: i64, identity: &str, generation: i64, data: &str) -> Result<(), VulnError>;
+    /// The cached matches of a device identity, when computed at this generation.
+    fn cached_matches(&self, identity: &str, generation: i64) -> Result<Option<String>, VulnError>;
+    /// Called after a batch of files: gives back space the import used temporarily.
+    fn finish_import(&mut self) -> Result<(), VulnError> {
+        Ok(())
+    }
+    /// Caches the matches of identities, `(identity, data)`, computed at this generation.
+    fn cache_matches(&mut self, generation: i64, entries: &[(String, String)]) -> Result<(), VulnError>;
 }
 
 /// Writes one file's records in one transaction.
@@ -789,22 +792,35 @@ impl VulnStore for SqliteVulnDb {
         )
     }
 
-    fn cached_matches(&self, device_id: i64, identity: &str, generation: i64) -> Result<Option<String>, VulnError> {
+    fn finish_import(&mut self) -> Result<(), VulnError> {
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(self.err())
+    }
+
+    fn cached_matches(&self, identity: &str, generation: i64) -> Result<Option<String>, VulnError> {
         self.conn
-            .prepare_cached("SELECT data FROM vdb_device_matches WHERE device_id = ?1 AND identity = ?2 AND generation = ?3")
-            .and_then(|mut s| s.query_row(params![device_id, identity, generation], |r| r.get(0)).optional())
+            .prepare_cached("SELECT data FROM vdb_identity_matches WHERE identity = ?1 AND generation = ?2")
+            .and_then(|mut s| s.query_row(params![identity, generation], |r| r.get(0)).optional())
             .map_err(self.err())
     }
 
-    fn cache_matches(&mut self, device_id: i64, identity: &str, generation: i64, data: &str) -> Result<(), VulnError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO vdb_device_matches (device_id, identity, generation, data) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (device_id) DO UPDATE SET identity = excluded.identity, generation = excluded.generation, data = excluded.data",
-            )
-            .and_then(|mut s| s.execute(params![device_id, identity, generation, data]))
-            .map_err(self.err())?;
-        Ok(())
+    fn cache_matches(&mut self, generation: i64, entries: &[(String, String)]) -> Result<(), VulnError> {
+        let path = self.path.clone();
+        let err = |source| VulnError::Database { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(err)?;
+        // Entries of older generations are stale: drop them rather than let them pile up.
+        tx.execute("DELETE FROM vdb_identity_matches WHERE generation <> ?1", params![generation]).map_err(err)?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO vdb_identity_matches (identity, generation, data) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (identity) DO UPDATE SET generation = excluded.generation, data = excluded.data",
+                )
+                .map_err(err)?;
+            for (identity, data) in entries {
+                stmt.execute(params![identity, generation, data]).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
     }
 }
 

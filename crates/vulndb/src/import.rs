@@ -162,6 +162,9 @@ pub fn import_paths(store: &mut dyn VulnStore, paths: &[PathBuf]) -> ImportRepor
             Err(e) => errors.push(format!("{}: {e}", f.display())),
         }
     }
+    if let Err(e) = store.finish_import() {
+        errors.push(e.to_string());
+    }
     report.errors = errors;
     report
 }

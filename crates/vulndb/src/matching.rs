@@ -18,7 +18,7 @@ use crate::VulnError;
 use palisade_engine::Device;
 use palisade_model::IdentityField;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// An identity fact a match rests on.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -259,25 +259,38 @@ fn stored_range(m: &StoredMatch) -> Range {
 }
 
 /// Evaluates NVD configurations for one identity.
+/// Stored configurations, each as its CPE matches, and which configurations name each product.
+struct Configurations<'a> {
+    by_config: BTreeMap<(i64, i64), Vec<&'a StoredMatch>>,
+    naming: HashMap<i64, Vec<(i64, i64)>>,
+}
+
+impl<'a> Configurations<'a> {
+    fn new(rows: &'a [StoredMatch]) -> Self {
+        let mut by_config: BTreeMap<(i64, i64), Vec<&StoredMatch>> = BTreeMap::new();
+        let mut naming: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        for r in rows {
+            by_config.entry((r.cve, r.config)).or_default().push(r);
+            naming.entry(r.product).or_default().push((r.cve, r.config));
+        }
+        Configurations { by_config, naming }
+    }
+}
+
 fn nvd_found(
     m: &Matcher<'_>,
     levels: &BTreeMap<i64, ProductLevel>,
     products: &BTreeMap<i64, CpeProduct>,
-    rows: &[StoredMatch],
+    configurations: &Configurations<'_>,
     cve_ids: &BTreeMap<i64, String>,
     found: &mut BTreeMap<String, Found>,
 ) {
-    let mut by_config: BTreeMap<(i64, i64), Vec<&StoredMatch>> = BTreeMap::new();
-    for r in rows {
-        by_config.entry((r.cve, r.config)).or_default().push(r);
-    }
-    for ((cve, _), matches) in by_config {
+    let keys: BTreeSet<(i64, i64)> = levels.keys().filter_map(|p| configurations.naming.get(p)).flatten().copied().collect();
+    for (cve, config) in keys {
+        let Some(matches) = configurations.by_config.get(&(cve, config)) else { continue };
         let Some(cve_id) = cve_ids.get(&cve) else { continue };
-        if !matches.iter().any(|r| levels.contains_key(&r.product)) {
-            continue;
-        }
         let mut nodes: BTreeMap<i64, Vec<&StoredMatch>> = BTreeMap::new();
-        for r in &matches {
+        for r in matches {
             nodes.entry(r.node).or_default().push(r);
         }
         let config_all = matches.first().is_some_and(|r| r.config_all);
@@ -416,39 +429,47 @@ fn lowest_version(versions: &[String]) -> Option<String> {
         .cloned()
 }
 
-/// Matches devices against the database, using and refreshing the cache.
-/// Devices come back with their matches, ordered by score then CVE id.
+/// Matches devices against the database, using and refreshing the cache
+/// (kept per identity, so identical devices are matched once). Devices
+/// come back with their matches, ordered by score then CVE id.
 pub fn match_devices(store: &mut dyn VulnStore, devices: &[Device], generation: i64) -> Result<BTreeMap<i64, Vec<VulnMatch>>, VulnError> {
     let mut out = BTreeMap::new();
-    let mut todo: BTreeMap<String, (DeviceIdentity, Vec<i64>)> = BTreeMap::new();
+    let mut by_identity: BTreeMap<String, (DeviceIdentity, Vec<i64>)> = BTreeMap::new();
     for d in devices {
         let identity = DeviceIdentity::of(d);
         if identity.is_empty() {
             out.insert(d.id, Vec::new());
             continue;
         }
-        let key = identity.key();
-        if let Some(data) = store.cached_matches(d.id, &key, generation)? {
-            if let Ok(matches) = serde_json::from_str::<Vec<VulnMatch>>(&data) {
-                out.insert(d.id, matches);
-                continue;
-            }
+        by_identity.entry(identity.key()).or_insert_with(|| (identity, Vec::new())).1.push(d.id);
+    }
+    let mut todo: Vec<(&String, &DeviceIdentity, &Vec<i64>)> = Vec::new();
+    for (key, (identity, ids)) in &by_identity {
+        let cached = store.cached_matches(key, generation)?.and_then(|data| serde_json::from_str::<Vec<VulnMatch>>(&data).ok());
+        match cached {
+            Some(matches) => assign(&mut out, ids, &matches),
+            None => todo.push((key, identity, ids)),
         }
-        todo.entry(key).or_insert_with(|| (identity, Vec::new())).1.push(d.id);
     }
     if todo.is_empty() {
         return Ok(out);
     }
-    let identities: Vec<&DeviceIdentity> = todo.values().map(|(i, _)| i).collect();
+    let identities: Vec<&DeviceIdentity> = todo.iter().map(|(_, i, _)| *i).collect();
     let results = match_identities(&*store, &identities)?;
-    for ((key, (_, ids)), matches) in todo.iter().zip(results) {
-        for id in ids {
-            let mine: Vec<VulnMatch> = matches.iter().cloned().map(|m| VulnMatch { device_id: *id, ..m }).collect();
-            store.cache_matches(*id, key, generation, &serde_json::to_string(&mine).unwrap_or_default())?;
-            out.insert(*id, mine);
-        }
+    let mut entries = Vec::with_capacity(todo.len());
+    for ((key, _, ids), matches) in todo.iter().zip(results) {
+        assign(&mut out, ids, &matches);
+        entries.push(((*key).clone(), serde_json::to_string(&matches).unwrap_or_default()));
     }
+    store.cache_matches(generation, &entries)?;
     Ok(out)
+}
+
+/// Gives each device its own copy of an identity's matches.
+fn assign(out: &mut BTreeMap<i64, Vec<VulnMatch>>, ids: &[i64], matches: &[VulnMatch]) {
+    for id in ids {
+        out.insert(*id, matches.iter().cloned().map(|m| VulnMatch { device_id: *id, ..m }).collect());
+    }
 }
 
 /// Matches identities (no cache); one list of matches per identity, in order.
@@ -464,16 +485,22 @@ pub fn match_identities(store: &dyn VulnStore, identities: &[&DeviceIdentity]) -
     let all_keys: BTreeSet<String> = matchers.iter().flat_map(|m| m.product.vendor_keys.iter().cloned()).collect();
     // NVD: product names of the vendors, matched per identity.
     let candidates = store.products_of_vendors(&all_keys)?;
+    // Each product's vendor keys once, and the products of each key.
+    let candidate_keys: Vec<BTreeSet<String>> = candidates.iter().map(|p| vendor_keys(&p.vendor)).collect();
+    let mut by_vendor: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, keys) in candidate_keys.iter().enumerate() {
+        for k in keys {
+            by_vendor.entry(k.as_str()).or_default().push(i);
+        }
+    }
     let mut levels: Vec<BTreeMap<i64, ProductLevel>> = Vec::with_capacity(matchers.len());
     for m in &matchers {
         let mut mine = BTreeMap::new();
-        for p in candidates.iter() {
-            let record_vendor = vendor_keys(&p.vendor);
-            if !m.product.vendor_matches(&record_vendor) {
-                continue;
-            }
-            let by_name = m.product.match_name(&p.product, &record_vendor);
-            let by_title = p.title.as_deref().and_then(|t| m.product.match_name(t, &record_vendor));
+        let mine_idx: BTreeSet<usize> = m.product.vendor_keys.iter().filter_map(|k| by_vendor.get(k.as_str())).flatten().copied().collect();
+        for i in mine_idx {
+            let (Some(p), Some(record_vendor)) = (candidates.get(i), candidate_keys.get(i)) else { continue };
+            let by_name = m.product.match_name(&p.product, record_vendor);
+            let by_title = p.title.as_deref().and_then(|t| m.product.match_name(t, record_vendor));
             if let Some(level) = by_name.max(by_title) {
                 mine.insert(p.id, level);
             }
@@ -489,12 +516,18 @@ pub fn match_identities(store: &dyn VulnStore, identities: &[&DeviceIdentity]) -
     let advisory_products = store.advisory_products_of_vendors(&all_keys)?;
     let advisory_rows: BTreeSet<i64> = advisory_products.iter().map(|(a, _)| *a).collect();
     let advisories: BTreeMap<i64, crate::db::AdvisoryInfo> = store.advisories(&advisory_rows)?.into_iter().map(|a| (a.row, a)).collect();
+    let configurations = Configurations::new(&rows);
+    let advisory_keys: Vec<BTreeSet<String>> = advisory_products.iter().map(|(_, p)| vendor_keys(&p.vendor)).collect();
     let mut all_found = Vec::with_capacity(matchers.len());
     for (m, lv) in matchers.iter().zip(&levels) {
         let mut found = BTreeMap::new();
-        nvd_found(m, lv, &products, &rows, &cve_ids, &mut found);
-        let mine: Vec<(i64, Product)> =
-            advisory_products.iter().filter(|(_, p)| m.product.vendor_matches(&vendor_keys(&p.vendor))).cloned().collect();
+        nvd_found(m, lv, &products, &configurations, &cve_ids, &mut found);
+        let mine: Vec<(i64, Product)> = advisory_products
+            .iter()
+            .zip(&advisory_keys)
+            .filter(|(_, keys)| m.product.vendor_matches(keys))
+            .map(|(p, _)| p.clone())
+            .collect();
         csaf_found(m, &mine, &advisories, &mut found);
         found.retain(|_, f| !f.excluded && !f.basis.is_empty());
         all_found.push(found);

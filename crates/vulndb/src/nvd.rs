@@ -224,7 +224,7 @@ struct RawCpeMatch {
 }
 
 /// Longest summary kept, in characters.
-const SUMMARY_CHARS: usize = 400;
+const SUMMARY_CHARS: usize = 200;
 
 /// Shortens a description to [`SUMMARY_CHARS`] at a word boundary.
 pub fn shorten(text: &str) -> String {
