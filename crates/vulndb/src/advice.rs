@@ -282,9 +282,10 @@ impl Builder<'_> {
                     );
                 }
             }
-            // Clear-text administration served: a server fact from the protocol, or an OT device speaking it.
+            // Clear-text administration served: seen serving it, a server fact from the protocol, or an OT device speaking it.
             for p in CLEARTEXT_ADMIN {
-                let served = d.facts.iter().any(|f| f.source == p.as_str() && matches!(f.field, IdentityField::Server | IdentityField::Os));
+                let served = d.ips.iter().any(|ip| site.served.contains(&(*ip, *p)))
+                    || d.facts.iter().any(|f| f.source == p.as_str() && matches!(f.field, IdentityField::Server | IdentityField::Os));
                 let ot = is_controller(d.device_type)
                     || matches!(d.device_type, DeviceType::IoAdapter | DeviceType::Hmi | DeviceType::Switch | DeviceType::Router);
                 if d.protocols.contains(p) && (served || ot) {
@@ -319,6 +320,22 @@ impl Builder<'_> {
 
     fn connections(&mut self) {
         let site = self.site;
+        for d in site.devices.iter().filter(|d| level(d).is_some_and(|l| l <= 2)) {
+            for ip in d.ips.iter().filter(|ip| site.internet_hosts.contains(ip)) {
+                self.add(
+                    d,
+                    "internet-from-control-levels",
+                    "critical",
+                    format!("{} (Purdue level {}) talks to the internet", device_label(d), level(d).unwrap_or(0)),
+                    "Block internet access from levels 0–2 at the firewall; route updates through a DMZ relay.".into(),
+                    vec![Evidence {
+                        kind: "connection".into(),
+                        device_id: Some(d.id),
+                        detail: format!("{ip} reached the internet (baseline)"),
+                    }],
+                );
+            }
+        }
         for c in &site.connections {
             let client = site.device_of(c.client);
             let server = site.device_of(c.server);

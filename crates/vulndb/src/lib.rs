@@ -28,7 +28,7 @@ use site::SiteData;
 /// What a site's assessment could not see, in plain words, for reports and the command line.
 pub fn limits(site: &SiteData) -> Vec<String> {
     let mut out = Vec::new();
-    if site.connections.iter().all(|c| c.seen_in == "operation") {
+    if site.connections.iter().all(|c| c.seen_in == "operation") && site.internet_hosts.is_empty() {
         out.push(
             "Connections come from the stored operations only (no conversation table is stored yet): internet access from \
              levels 0–2, flat-network findings and attack paths see only conversations that carried an operation."

@@ -226,7 +226,7 @@ fn entry_reason(site: &SiteData, d: &Device) -> Option<String> {
         .connections
         .iter()
         .any(|c| (d.ips.contains(&c.client) && outside(c.server)) || (d.ips.contains(&c.server) && outside(c.client)));
-    if internet {
+    if internet || d.ips.iter().any(|ip| site.internet_hosts.contains(ip)) {
         return Some("talks to the internet".into());
     }
     if d.protocols.iter().any(|p| matches!(p, Protocol::Rdp | Protocol::Vnc)) {

@@ -53,6 +53,10 @@ pub struct SiteData {
     pub connections: Vec<Connection>,
     /// Open alerts (empty when detection has not stored any).
     pub alerts: Vec<OpenAlert>,
+    /// Hosts seen reaching the internet (from detection's baseline).
+    pub internet_hosts: BTreeSet<IpAddr>,
+    /// Services hosts were seen serving (from detection's baseline).
+    pub served: BTreeSet<(IpAddr, Protocol)>,
     /// Vulnerabilities per device id.
     pub vulns: BTreeMap<i64, Vec<VulnMatch>>,
 }
