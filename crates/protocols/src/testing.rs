@@ -21,6 +21,11 @@ pub(crate) fn ep_at(ip: &str, port: u16) -> Endpoint {
     Endpoint { mac: None, ip: Some(ip.parse().unwrap_or_else(|_| panic!("bad IP literal {ip:?}"))), port }
 }
 
+/// An endpoint known by its port alone.
+pub(crate) fn port_ep(port: u16) -> Endpoint {
+    Endpoint { port, ..Endpoint::default() }
+}
+
 /// A layer-2 endpoint: a MAC address alone.
 pub(crate) fn mac_ep(mac: MacAddr) -> Endpoint {
     Endpoint { mac: Some(mac), ..Endpoint::default() }

@@ -395,14 +395,12 @@ impl Dissector for Dnp3 {
 mod tests {
     use super::parser::tests::frame;
     use super::*;
-    use crate::testing::{field_values, operations, violation_kinds, Flow};
-    use palisade_model::{Endpoint, Event};
+    use crate::testing::{field_values, operations, port_ep, violation_kinds, Flow};
+    use palisade_model::Event;
 
     /// Runs `(direction, bytes)` pieces through one flow as a TCP stream.
     fn run(pieces: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-        let client = Endpoint { port: 40000, ..Endpoint::default() };
-        let server = Endpoint { port: 20000, ..Endpoint::default() };
-        Flow::<Dnp3>::new(client, server).whole_streams(pieces).events()
+        Flow::<Dnp3>::new(port_ep(40000), port_ep(20000)).whole_streams(pieces).events()
     }
 
     /// A master request fragment in one link frame.

@@ -223,14 +223,12 @@ impl Dissector for Iec104 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{field_values, operation_events, violation_kinds, Flow};
-    use palisade_model::{Endpoint, Event};
+    use crate::testing::{field_values, operation_events, port_ep, violation_kinds, Flow};
+    use palisade_model::Event;
 
     /// Runs `(direction, bytes)` pieces through one flow.
     fn run(pieces: &[(Direction, Vec<u8>)]) -> Vec<Event> {
-        let client = Endpoint { port: 40000, ..Endpoint::default() };
-        let server = Endpoint { port: 2404, ..Endpoint::default() };
-        Flow::<Iec104>::new(client, server).whole_streams(pieces).events()
+        Flow::<Iec104>::new(port_ep(40000), port_ep(2404)).whole_streams(pieces).events()
     }
 
     /// An I frame around `asdu`.

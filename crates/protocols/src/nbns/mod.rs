@@ -149,7 +149,7 @@ mod tests {
     use super::browser::tests::{announcement_bytes, datagram_bytes};
     use super::parser::tests::{encode, registration};
     use super::*;
-    use crate::testing::{subject_facts as facts, Flow};
+    use crate::testing::{port_ep, subject_facts as facts, Flow};
     use palisade_flow::Direction;
     use palisade_model::{Event, MacAddr};
 
@@ -161,7 +161,7 @@ mod tests {
 
     /// Runs one datagram from `from` to port `to_port`.
     fn run(data: &[u8], from: Endpoint, to_port: u16) -> Vec<Event> {
-        Flow::<Nbns>::new(from, Endpoint { port: to_port, ..Endpoint::default() }).datagrams(&[(Direction::ToServer, data)]).events()
+        Flow::<Nbns>::new(from, port_ep(to_port)).datagrams(&[(Direction::ToServer, data)]).events()
     }
 
     fn at(ip: [u8; 4]) -> Endpoint {
