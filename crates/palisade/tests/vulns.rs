@@ -1,0 +1,82 @@
+//! `palisade vulndb import`, `vulns`, `recommendations`, `risk` and
+//! `report` end to end: a shared ICS capture analysed, the project's
+//! advisory fixtures imported, then every command's output checked.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_palisade"))
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vulndb/tests/fixtures")
+}
+
+fn run(args: &[&str], db: &Path) -> Output {
+    let out = bin().args(args).arg("--db").arg(db).output().expect("run palisade");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn json(args: &[&str], db: &Path) -> Value {
+    serde_json::from_slice(&run(args, db).stdout).expect("JSON")
+}
+
+#[test]
+fn import_match_recommend_score_and_report() {
+    let Some(capture) = palisade_sensor::testdata::shared_capture("s7comm/icsnpp_s7comm_snap7_s300.pcap") else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("site.db");
+    let out = bin().arg("analyze").arg("--db").arg(&db).arg(&capture).output().expect("analyze");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let import = bin().args(["vulndb", "import", "--json", "--db"]).arg(&db).arg(fixtures()).output().expect("import");
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let report: Value = serde_json::from_slice(&import.stdout).expect("JSON");
+    assert_eq!(report["files"].as_array().map(Vec::len), Some(7));
+    assert_eq!(report["errors"].as_array().map(Vec::len), Some(0));
+
+    let vulns = json(&["vulns", "--json"], &db);
+    let mut cves: Vec<&str> = vulns.as_array().expect("array").iter().filter_map(|v| v["cve"].as_str()).collect();
+    cves.sort_unstable();
+    assert_eq!(cves, ["CVE-2099-1001", "CVE-2099-1003", "CVE-2099-1005", "CVE-2099-1008", "CVE-2099-1102"]);
+    let first = vulns.as_array().and_then(|a| a.iter().find(|v| v["cve"] == "CVE-2099-1001")).expect("CVE-2099-1001");
+    assert_eq!(first["kev"]["date_added"], "2099-01-20");
+    assert_eq!(first["basis"][0]["facts"].as_array().map(|f| f.iter().any(|f| f["value"] == "V3.2.7")), Some(true));
+
+    let recs = json(&["recommendations", "--json"], &db);
+    assert_eq!(recs["site"][0]["kind"], "known-exploited");
+    assert!(recs["devices"].as_object().is_some_and(|d| !d.is_empty()));
+
+    let risk = json(&["risk", "--json"], &db);
+    assert!(risk["score"].as_u64().is_some_and(|s| s > 0 && s <= 100));
+    assert_eq!(risk["devices"][0]["type"], "plc");
+    assert_eq!(risk["attack_paths"][0]["hops"].as_array().map(Vec::len), Some(2));
+
+    for kind in ["risk", "vulns"] {
+        let out = dir.path().join(format!("{kind}.html"));
+        let done = bin().args(["report", kind, "--out"]).arg(&out).arg("--db").arg(&db).output().expect("report");
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        let html = std::fs::read_to_string(&out).expect("html");
+        assert!(html.starts_with("<!DOCTYPE html>") && html.contains("CVE-2099-1001") && html.contains("<svg"));
+    }
+
+    // A bad file: exit code 3, the error names it, the good data stays.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"format\":\"NVD_CVE\",\"vulnerabilities\":[{\"cve\":{}}]}").expect("write");
+    let out = bin().args(["vulndb", "import", "--db"]).arg(&db).arg(&bad).output().expect("import");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error:") && stderr.contains("bad.json") && stderr.contains("missing field `id`"), "{stderr}");
+    assert_eq!(json(&["vulns", "--json"], &db).as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn listing_without_an_inventory_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = bin().args(["vulns", "--db"]).arg(dir.path().join("none.db")).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
