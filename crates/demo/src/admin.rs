@@ -73,7 +73,7 @@ fn snmp_poll(sim: &mut Sim, ts: i64, agent: &(Host, &str, &[u32])) {
 }
 
 /// NetBIOS session service header.
-fn netbios_session(payload: &[u8]) -> Vec<u8> {
+pub(crate) fn netbios_session(payload: &[u8]) -> Vec<u8> {
     let mut out = (payload.len() as u32).to_be_bytes().to_vec();
     out[0] = 0;
     out.extend_from_slice(payload);
@@ -81,7 +81,7 @@ fn netbios_session(payload: &[u8]) -> Vec<u8> {
 }
 
 /// SMB2 header for `command` with message id `mid` (`response` sets the flag and credits).
-fn smb2_header(command: u16, mid: u64, response: bool) -> Vec<u8> {
+pub(crate) fn smb2_header(command: u16, mid: u64, response: bool) -> Vec<u8> {
     let mut out = vec![0xfe, b'S', b'M', b'B', 64, 0, 0, 0];
     out.extend_from_slice(&0u32.to_le_bytes());
     out.extend_from_slice(&command.to_le_bytes());
@@ -205,6 +205,8 @@ pub(crate) fn generate(sim: &mut Sim) {
         smb_negotiate(sim, t, &pc);
         t += sim.jitter(20 * SEC, 50 * SEC);
     }
-    let t = sim.at(0.8);
-    telnet_login(sim, t);
+    if sim.incidents {
+        let t = sim.at(0.8);
+        telnet_login(sim, t);
+    }
 }

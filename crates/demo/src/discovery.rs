@@ -87,10 +87,14 @@ fn dcp_block(out: &mut Vec<u8>, option: u8, suboption: u8, info: u16, data: &[u8
     }
 }
 
+/// DCP service identifiers.
+const SERVICE_SET: u8 = 0x04;
+const SERVICE_IDENTIFY: u8 = 0x05;
+
 /// DCP header (frame ID, service, type, xid, response delay or reserved) and blocks.
-fn dcp(frame_id: u16, service_type: u8, xid: u32, delay: u16, blocks: &[u8]) -> Vec<u8> {
+fn dcp(frame_id: u16, service: u8, service_type: u8, xid: u32, delay: u16, blocks: &[u8]) -> Vec<u8> {
     let mut out = frame_id.to_be_bytes().to_vec();
-    out.extend_from_slice(&[0x05, service_type]);
+    out.extend_from_slice(&[service, service_type]);
     out.extend_from_slice(&xid.to_be_bytes());
     out.extend_from_slice(&delay.to_be_bytes());
     out.extend_from_slice(&(blocks.len() as u16).to_be_bytes());
@@ -118,13 +122,32 @@ fn identify_blocks(d: &PnDevice) -> Vec<u8> {
 fn identify_all(sim: &mut Sim, ts: i64) {
     let vlan = plant::PLANT.vlan;
     let xid = sim.rng.u32();
-    let request = dcp(0xfefe, 0x00, xid, 0x0001, &[0xff, 0xff, 0x00, 0x00]);
+    let request = dcp(0xfefe, SERVICE_IDENTIFY, 0x00, xid, 0x0001, &[0xff, 0xff, 0x00, 0x00]);
     sim.emit_l2(ts, &L2 { dst: DCP_MULTICAST, src: plant::EWS.mac, vlan }, wire::ETH_PROFINET, &request);
     for d in &PN_DEVICES {
-        let response = dcp(0xfeff, 0x01, xid, 0, &identify_blocks(d));
+        let response = dcp(0xfeff, SERVICE_IDENTIFY, 0x01, xid, 0, &identify_blocks(d));
         let delay = sim.jitter(2 * MS, 40 * MS);
         sim.emit_l2(ts + delay, &L2 { dst: plant::EWS.mac, src: d.host.mac, vlan }, wire::ETH_PROFINET, &response);
     }
+}
+
+/// `station` sets the IP address of `device` with a DCP Set request (unicast), and the device confirms.
+pub(crate) fn set_ip(sim: &mut Sim, ts: i64, station: &Host, device: &Host, ip: [u8; 4], mask: [u8; 4], gateway: [u8; 4]) {
+    let vlan = plant::PLANT.vlan;
+    let xid = sim.rng.u32();
+    let mut value = Vec::with_capacity(12);
+    value.extend_from_slice(&ip);
+    value.extend_from_slice(&mask);
+    value.extend_from_slice(&gateway);
+    let mut blocks = Vec::new();
+    dcp_block(&mut blocks, 0x01, 0x02, 0x0001, &value);
+    let request = dcp(0xfefd, SERVICE_SET, 0x00, xid, 0, &blocks);
+    sim.emit_l2(ts, &L2 { dst: device.mac, src: station.mac, vlan }, wire::ETH_PROFINET, &request);
+    let mut result = Vec::new();
+    result.extend_from_slice(&[0x05, 0x04, 0x00, 0x03, 0x01, 0x02, 0x00, 0x00]);
+    let response = dcp(0xfefd, SERVICE_SET, 0x01, xid, 0, &result);
+    let delay = sim.jitter(2 * MS, 20 * MS);
+    sim.emit_l2(ts + delay, &L2 { dst: station.mac, src: device.mac, vlan }, wire::ETH_PROFINET, &response);
 }
 
 /// Schedules LLDP (every 30 s per switch) and DCP identification (twice).

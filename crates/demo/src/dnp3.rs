@@ -5,6 +5,9 @@ use crate::sim::{Conn, Sim, MS, SEC};
 
 /// DNP3 TCP port.
 const PORT: u16 = 20000;
+/// Application function codes.
+const READ: u8 = 0x01;
+const COLD_RESTART: u8 = 0x0d;
 /// Link addresses of the master and the outstation.
 const MASTER: u16 = 1;
 const OUTSTATION: u16 = 10;
@@ -46,9 +49,14 @@ struct Association {
 impl Association {
     /// A read request carrying `objects` and the response carrying `data`; returns its time.
     fn poll(&mut self, sim: &mut Sim, ts: i64, objects: &[u8], data: &[u8]) -> i64 {
+        self.request(sim, ts, READ, objects, data)
+    }
+
+    /// A request with function code `function` carrying `objects`, and the response carrying `data`.
+    fn request(&mut self, sim: &mut Sim, ts: i64, function: u8, objects: &[u8], data: &[u8]) -> i64 {
         let seq = self.app_seq;
         self.app_seq = (self.app_seq + 1) & 0x0f;
-        let mut req = vec![0xc0 | self.master_transport, 0xc0 | seq, 0x01];
+        let mut req = vec![0xc0 | self.master_transport, 0xc0 | seq, function];
         req.extend_from_slice(objects);
         self.master_transport = (self.master_transport + 1) & 0x3f;
         let mut resp = vec![0xc0 | self.outstation_transport, 0xc0 | seq, 0x81, 0x00, 0x00];
@@ -73,6 +81,17 @@ fn static_data(sim: &mut Sim) -> Vec<u8> {
         out.extend_from_slice(&(base + sim.rng.range(0, 30) as i32).to_le_bytes());
     }
     out
+}
+
+/// The SCADA master cold-restarts the relay on a new association; the relay answers with
+/// the time to wait (group 52 variation 2, 5000 ms).
+pub(crate) fn cold_restart(sim: &mut Sim, ts: i64) -> i64 {
+    let conn = sim.connect(ts, plant::SCADA.ip, plant::DNP3_RELAY.ip, PORT);
+    let mut assoc = Association { conn, master_transport: 0, outstation_transport: 0, app_seq: 0 };
+    let at = assoc.conn.t + 30 * MS;
+    let t = assoc.request(sim, at, COLD_RESTART, &[], &[0x34, 0x02, 0x07, 0x01, 0x88, 0x13]);
+    sim.close(&mut assoc.conn, true, t + 200 * MS);
+    t
 }
 
 /// Schedules the DNP3 traffic: integrity poll every minute, class 1 event poll every 5 s.

@@ -148,7 +148,7 @@ pub(crate) fn generate(sim: &mut Sim) {
     let t = link.u_exchange(sim, link.conn.t + 10 * MS, STARTDT_ACT, STARTDT_CON);
     let mut t = link.interrogate(sim, t + 50 * MS);
     let burst_at = sim.at(0.85);
-    let mut burst_done = false;
+    let mut burst_done = !sim.incidents;
     let mut last_test = t;
     while t < sim.end - 2 * SEC {
         if !burst_done && t >= burst_at {

@@ -41,9 +41,12 @@ mod names;
 mod plant;
 mod rng;
 mod s7;
+mod scenario;
 mod sim;
 mod web;
 mod wire;
+
+pub use scenario::{ScenarioKind, ScenarioOptions, SCENARIO_INTEL};
 
 use palisade_capture::write::PcapWriter;
 use palisade_capture::LinkType;
@@ -107,22 +110,53 @@ pub fn demo_hosts() -> Vec<DemoHost> {
         .collect()
 }
 
+/// The plant's normal traffic, with the generators' scripted incidents when `sim.incidents`.
+pub(crate) fn normal_traffic(sim: &mut Sim) {
+    arp::generate(sim);
+    names::generate(sim);
+    discovery::generate(sim);
+    modbus::generate(sim);
+    s7::generate(sim);
+    enip::generate(sim);
+    bacnet::generate(sim);
+    dnp3::generate(sim);
+    iec104::generate(sim);
+    web::generate(sim);
+    admin::generate(sim);
+}
+
 /// Writes the capture as classic pcap to `out`.
 pub fn write_demo_capture<W: Write>(opts: &DemoOptions, out: W) -> std::io::Result<DemoSummary> {
     let duration = i64::from(opts.duration_secs.max(MIN_DURATION_SECS)) * SEC;
     let mut sim = Sim::new(opts.seed, opts.start_unix.saturating_mul(SEC), duration);
-    arp::generate(&mut sim);
-    names::generate(&mut sim);
-    discovery::generate(&mut sim);
-    modbus::generate(&mut sim);
-    s7::generate(&mut sim);
-    enip::generate(&mut sim);
-    bacnet::generate(&mut sim);
-    dnp3::generate(&mut sim);
-    iec104::generate(&mut sim);
-    web::generate(&mut sim);
-    admin::generate(&mut sim);
+    normal_traffic(&mut sim);
     incidents::generate(&mut sim);
+    let (packets, bytes) = write_records(sim, out)?;
+    Ok(DemoSummary { packets, bytes, hosts: demo_hosts() })
+}
+
+/// What [`write_scenario`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioSummary {
+    /// Number of frames.
+    pub packets: u64,
+    /// Sum of the frames' lengths.
+    pub bytes: u64,
+    /// Length of the learning period (the first half of the capture), in seconds.
+    pub learning_secs: u32,
+}
+
+/// Writes a scenario capture (see [`ScenarioOptions`]) as classic pcap to `out`.
+pub fn write_scenario<W: Write>(opts: &ScenarioOptions, out: W) -> std::io::Result<ScenarioSummary> {
+    let learning_secs = opts.learning_secs.max(MIN_DURATION_SECS / 2);
+    let mut sim = Sim::new(opts.seed, opts.start_unix.saturating_mul(SEC), 2 * i64::from(learning_secs) * SEC);
+    scenario::generate(&mut sim, opts.kind);
+    let (packets, bytes) = write_records(sim, out)?;
+    Ok(ScenarioSummary { packets, bytes, learning_secs })
+}
+
+/// Writes the simulation's frames in time order; returns the frame and byte counts.
+fn write_records<W: Write>(sim: Sim, out: W) -> std::io::Result<(u64, u64)> {
     let end = sim.end;
     let mut writer = PcapWriter::new(out, LinkType::Ethernet, 65535)?;
     let (mut packets, mut bytes) = (0u64, 0u64);
@@ -133,7 +167,7 @@ pub fn write_demo_capture<W: Write>(opts: &DemoOptions, out: W) -> std::io::Resu
         bytes += record.frame.len() as u64;
     }
     writer.finish()?;
-    Ok(DemoSummary { packets, bytes, hosts: demo_hosts() })
+    Ok((packets, bytes))
 }
 
 #[cfg(test)]

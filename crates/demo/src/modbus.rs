@@ -9,7 +9,7 @@ pub(crate) const PORT: u16 = 502;
 
 /// Function codes.
 const READ_COILS: u8 = 0x01;
-const READ_HOLDING: u8 = 0x03;
+pub(crate) const READ_HOLDING: u8 = 0x03;
 const READ_INPUT: u8 = 0x04;
 const WRITE_SINGLE: u8 = 0x06;
 const WRITE_MULTIPLE: u8 = 0x10;
@@ -23,7 +23,7 @@ pub(crate) struct Client {
 }
 
 /// The MBAP header followed by the PDU.
-fn mbap(tid: u16, unit: u8, pdu: &[u8]) -> Vec<u8> {
+pub(crate) fn mbap(tid: u16, unit: u8, pdu: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(7 + pdu.len());
     out.extend_from_slice(&tid.to_be_bytes());
     out.extend_from_slice(&[0, 0]);
@@ -80,7 +80,7 @@ impl Client {
     }
 
     /// One transaction; `acked` adds the client's delayed ACK of the answer.
-    fn transact(&mut self, sim: &mut Sim, ts: i64, request: &[u8], response: &[u8], acked: bool) -> i64 {
+    pub(crate) fn transact(&mut self, sim: &mut Sim, ts: i64, request: &[u8], response: &[u8], acked: bool) -> i64 {
         self.tid = self.tid.wrapping_add(1);
         let req = mbap(self.tid, self.unit, request);
         let resp = mbap(self.tid, self.unit, response);
@@ -112,7 +112,7 @@ impl Client {
 }
 
 /// Request and answer of FC 3 or FC 4 for `n` registers at `addr`, values near `base`.
-fn read_registers(sim: &mut Sim, fc: u8, addr: u16, n: u16, base: u16) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn read_registers(sim: &mut Sim, fc: u8, addr: u16, n: u16, base: u16) -> (Vec<u8>, Vec<u8>) {
     let values: Vec<u16> = (0..n).map(|i| base.wrapping_add(i * 37).wrapping_add(sim.rng.range(0, 40) as u16)).collect();
     (words_pdu(fc, &[addr, n]), registers_response(fc, &values))
 }

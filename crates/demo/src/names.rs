@@ -156,7 +156,7 @@ pub(crate) fn dhcp_dora(sim: &mut Sim, ts: i64, client: &Host, server: &Host) ->
 }
 
 /// A lease renewal: unicast REQUEST from the client and the server's ACK.
-fn dhcp_renew(sim: &mut Sim, ts: i64, client: &Host, server: &Host) {
+pub(crate) fn dhcp_renew(sim: &mut Sim, ts: i64, client: &Host, server: &Host) {
     let xid = sim.rng.u32();
     let request =
         bootp(1, xid, client.ip, Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED, client.mac, &client_options(REQUEST, client, None, None));

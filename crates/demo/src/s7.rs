@@ -202,6 +202,22 @@ fn identify(sim: &mut Sim, ts: i64, plc: &Host, slot: u8, order: &str, firmware:
     session.close(sim, done + 2 * SEC);
 }
 
+/// A client reads `reads` blocks of `len` bytes of DB 2 in a row on a new session (a bulk copy of the CPU's data).
+pub(crate) fn bulk_read(sim: &mut Sim, ts: i64, client: &Host, plc: &Host, slot: u8, reads: u32, len: u16) -> i64 {
+    let mut session = Session::open(sim, ts, client, plc, slot);
+    let mut t = session.conn.t + 50 * MS;
+    for i in 0..reads {
+        let mut params = vec![0x04, 1];
+        params.extend(read_item(2, i * u32::from(len), len));
+        let mut data = vec![0xff, 0x04];
+        data.extend_from_slice(&(len * 8).to_be_bytes());
+        data.extend(sim.rng.bytes(usize::from(len)));
+        t = session.call(sim, t + 2 * MS, JOB, &params, &[], &[0x04, 1], &data, false);
+    }
+    session.close(sim, t + 200 * MS);
+    t
+}
+
 /// Incident: the engineering workstation stops the S7-300 and restarts it 20 s later.
 fn stop_and_restart(sim: &mut Sim, ts: i64) {
     let mut session = Session::open(sim, ts, &plant::EWS, &plant::S7_300, 2);
@@ -219,6 +235,8 @@ pub(crate) fn generate(sim: &mut Sim) {
     identify(sim, t, &plant::S7_300, 2, "6ES7 315-2EH14-0AB0", [0x56, 0x03, 0x02, 0x06]);
     let t = sim.at(0.16);
     identify(sim, t, &plant::S7_1500, 1, "6ES7 516-3AN01-0AB0", [0x56, 0x02, 0x08, 0x03]);
-    let t = sim.at(0.75);
-    stop_and_restart(sim, t);
+    if sim.incidents {
+        let t = sim.at(0.75);
+        stop_and_restart(sim, t);
+    }
 }

@@ -60,6 +60,8 @@ pub(crate) struct Sim {
     pub start: i64,
     /// End of the capture (ns since the epoch).
     pub end: i64,
+    /// Generators include their scripted incidents (off for quiet captures).
+    pub incidents: bool,
     hosts: HashMap<Ipv4Addr, Host>,
     records: Vec<Record>,
     ip_ids: HashMap<Ipv4Addr, u16>,
@@ -73,6 +75,7 @@ impl Sim {
             rng: Rng::new(seed),
             start,
             end: start + duration,
+            incidents: true,
             hosts: plant::all_hosts().into_iter().map(|h| (h.ip, h)).collect(),
             records: Vec::with_capacity(64 * 1024),
             ip_ids: HashMap::new(),

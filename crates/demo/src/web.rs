@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 const USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 /// An HTTP/1.1 GET.
-fn http_get(host: &str, path: &str) -> Vec<u8> {
+pub(crate) fn http_get(host: &str, path: &str) -> Vec<u8> {
     format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\nUser-Agent: {USER_AGENT}\r\n\
          Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\
@@ -21,7 +21,7 @@ fn http_get(host: &str, path: &str) -> Vec<u8> {
 }
 
 /// An HTTP/1.1 200 response with `body`.
-fn http_ok(server: &str, content_type: &str, body: &str) -> Vec<u8> {
+pub(crate) fn http_ok(server: &str, content_type: &str, body: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 200 OK\r\nDate: Tue, 14 Jan 2025 10:00:00 GMT\r\nServer: {server}\r\nContent-Type: {content_type}\r\n\
          Content-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}",
@@ -61,14 +61,14 @@ fn browse_camera(sim: &mut Sim, ts: i64, pc: &Host, camera: &Host) {
 }
 
 /// Appends a TLS extension.
-fn extension(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
+pub(crate) fn extension(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
     out.extend_from_slice(&kind.to_be_bytes());
     out.extend_from_slice(&(data.len() as u16).to_be_bytes());
     out.extend_from_slice(data);
 }
 
 /// A TLS record.
-fn record(content_type: u8, version: u16, body: &[u8]) -> Vec<u8> {
+pub(crate) fn record(content_type: u8, version: u16, body: &[u8]) -> Vec<u8> {
     let mut out = vec![content_type];
     out.extend_from_slice(&version.to_be_bytes());
     out.extend_from_slice(&(body.len() as u16).to_be_bytes());
@@ -77,7 +77,7 @@ fn record(content_type: u8, version: u16, body: &[u8]) -> Vec<u8> {
 }
 
 /// A handshake message.
-fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
+pub(crate) fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![kind];
     out.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
     out.extend_from_slice(body);
@@ -85,7 +85,7 @@ fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
 }
 
 /// A vector with a 1- or 2-byte length prefix.
-fn prefixed(wide: bool, data: &[u8]) -> Vec<u8> {
+pub(crate) fn prefixed(wide: bool, data: &[u8]) -> Vec<u8> {
     let mut out = if wide { (data.len() as u16).to_be_bytes().to_vec() } else { vec![data.len() as u8] };
     out.extend_from_slice(data);
     out
@@ -129,7 +129,7 @@ fn client_hello(sim: &mut Sim, sni: &str, session_id: &[u8], tls13: bool) -> Vec
 }
 
 /// The server's ServerHello with `suite`, echoing `session_id`.
-fn server_hello(sim: &mut Sim, session_id: &[u8], suite: u16, tls13: bool) -> Vec<u8> {
+pub(crate) fn server_hello(sim: &mut Sim, session_id: &[u8], suite: u16, tls13: bool) -> Vec<u8> {
     let mut body = vec![0x03, 0x03];
     body.extend(sim.rng.bytes(32));
     body.extend(prefixed(false, session_id));
@@ -150,12 +150,12 @@ fn server_hello(sim: &mut Sim, session_id: &[u8], suite: u16, tls13: bool) -> Ve
 }
 
 /// ChangeCipherSpec record.
-fn change_cipher_spec() -> Vec<u8> {
+pub(crate) fn change_cipher_spec() -> Vec<u8> {
     record(20, 0x0303, &[1])
 }
 
 /// An encrypted record of `len` random bytes (`content_type` 22 for TLS 1.2 Finished, 23 for data).
-fn encrypted(sim: &mut Sim, content_type: u8, len: usize) -> Vec<u8> {
+pub(crate) fn encrypted(sim: &mut Sim, content_type: u8, len: usize) -> Vec<u8> {
     let body = sim.rng.bytes(len);
     record(content_type, 0x0303, &body)
 }

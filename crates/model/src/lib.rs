@@ -6,10 +6,14 @@
 
 mod addr;
 mod event;
+mod evidence;
 mod time;
 mod vocab;
 
 pub use addr::{is_local_ip, MacAddr};
 pub use event::{Contact, Endpoint, Event, IdentityFact, Operation, OperationResult, Transport, Violation};
+pub use evidence::{EvidenceMark, PacketRef, EVIDENCE_PACKETS};
 pub use time::Timestamp;
-pub use vocab::{DeviceType, IdentityField, OperationKind, Protocol, ProtocolSet, ViolationKind};
+pub use vocab::{
+    AlertCategory, AlertStatus, DetectionEngine, DeviceType, IdentityField, OperationKind, Protocol, ProtocolSet, Severity, ViolationKind,
+};

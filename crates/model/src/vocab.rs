@@ -230,6 +230,79 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What an alert is about. Every alert has exactly one category.
+    AlertCategory {
+        NewDevice = "new-device",
+        NewConnection = "new-connection",
+        NewProtocol = "new-protocol",
+        UnauthorizedWrite = "unauthorized-write",
+        PlcStop = "plc-stop",
+        PlcStart = "plc-start",
+        ProgramDownload = "program-download",
+        ProgramUpload = "program-upload",
+        FirmwareUpdate = "firmware-update",
+        IllegalFunctionCode = "illegal-function-code",
+        ProtocolViolation = "protocol-violation",
+        PortScan = "port-scan",
+        AddressScan = "address-scan",
+        ArpSpoofing = "arp-spoofing",
+        CleartextCredentials = "cleartext-credentials",
+        IocIp = "ioc-ip",
+        IocDomain = "ioc-domain",
+        IocFingerprint = "ioc-fingerprint",
+        MalwareBehaviour = "malware-behaviour",
+        ExcessiveTraffic = "excessive-traffic",
+        DeviceRestart = "device-restart",
+        ConfigurationChange = "configuration-change",
+        UnauthorizedInternet = "unauthorized-internet",
+        RemoteAccess = "remote-access",
+        DosFlood = "dos-flood",
+    }
+}
+
+vocabulary! {
+    /// The detection engine that raised an alert.
+    DetectionEngine {
+        /// Deviations from the learned baseline and the user's policy rules.
+        Policy = "policy",
+        /// Malformed or illegal traffic reported by the dissectors.
+        Protocol = "protocol",
+        /// Scans, spoofing, floods and traffic spikes.
+        Anomaly = "anomaly",
+        /// Threat intelligence matches and known malware behaviour.
+        Malware = "malware",
+        /// Risky operations: stops, programming, firmware, restarts, configuration, cleartext logins.
+        Operational = "operational",
+    }
+}
+
+vocabulary! {
+    /// How urgent an alert is, lowest first.
+    Severity {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+        Critical = "critical",
+    }
+}
+
+vocabulary! {
+    /// Where an alert is in the analyst's workflow.
+    AlertStatus {
+        /// Raised, nobody looked at it yet.
+        New = "new",
+        /// Seen by an analyst, still open.
+        Acknowledged = "acknowledged",
+        /// Dealt with; a recurrence raises a new alert.
+        Closed = "closed",
+        /// Accepted as normal: its deviation joined the baseline.
+        Learned = "learned",
+        /// Recurrences are counted but not shown as new.
+        Muted = "muted",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

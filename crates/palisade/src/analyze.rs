@@ -1,13 +1,14 @@
 //! `palisade analyze` and `palisade demo`.
 
-use crate::{output, EXIT_OK, EXIT_PARTIAL};
+use crate::{detection, output, EXIT_OK, EXIT_PARTIAL};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use palisade_capture::{expand_inputs, open_input, PacketSource};
+use palisade_detect::{Batch, Detector, EvidenceWriter, Rules};
 use palisade_engine::{build_inventory, ActivityLog, Observations};
-use palisade_sensor::{run, Opener, PipelineConfig, Progress, RunStats};
-use palisade_store::{AnalysisRecord, SqliteStore, Store};
+use palisade_sensor::{run_batches, Opener, PipelineConfig, Progress, RunStats};
+use palisade_store::{AnalysisRecord, Database, SqliteStore, Store};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +38,35 @@ pub struct AnalyzeArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Learning period of the site, in capture time from its first packet (2h, 14d; 0 disables
+    /// learning). Default: the stored period, 14d for a new database.
+    #[arg(long, value_parser = detection::parse_period)]
+    learning_period: Option<i64>,
+    /// Threat intelligence to import before analysing (plain list or STIX 2.1 bundle; repeatable).
+    #[arg(long)]
+    intel: Vec<PathBuf>,
+    /// Policy rules and exclusions for this analysis (syntax in the README).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Where alert evidence pcaps are written (default: DB.evidence/ beside the database).
+    #[arg(long)]
+    evidence_dir: Option<PathBuf>,
+}
+
+/// Detection settings of an analysis.
+#[derive(Default)]
+pub struct DetectionOptions {
+    /// Replaces the stored learning period (ns).
+    pub learning_period: Option<i64>,
+    /// Policy rules and exclusions.
+    pub rules: Rules,
+    /// Directory of the evidence pcaps.
+    pub evidence_dir: PathBuf,
+}
+
+/// The default evidence directory of a database: `site.db` → `site.evidence/`.
+pub fn evidence_dir_of(db: &Path) -> PathBuf {
+    db.with_extension("evidence")
 }
 
 /// Builds the openers for the named inputs and the live interface.
@@ -81,9 +111,25 @@ pub fn analyze(args: &AnalyzeArgs) -> anyhow::Result<u8> {
             });
         }
     }
+    let rules = match &args.rules {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading rules {}", path.display()))?;
+            Rules::parse(&text).with_context(|| format!("rules {}", path.display()))?
+        }
+        None => Rules::default(),
+    };
     let mut store = SqliteStore::open(&args.db)?;
+    if !args.intel.is_empty() {
+        let (read, added) = detection::import_intel(&mut store, &args.intel)?;
+        tracing::info!("imported {read} indicators ({added} new)");
+    }
+    let detection = DetectionOptions {
+        learning_period: args.learning_period,
+        rules,
+        evidence_dir: args.evidence_dir.clone().unwrap_or_else(|| evidence_dir_of(&args.db)),
+    };
     let config = PipelineConfig { workers: args.workers, limits: palisade_flow_limits(args.max_flows) };
-    let summary = analyze_into(&mut store, openers(args, &stop), &config, args.interface.is_some())?;
+    let summary = analyze_into(&mut store, openers(args, &stop), &config, args.interface.is_some(), &detection)?;
     summary.print(args.json)?;
     Ok(if summary.failed_inputs > 0 { EXIT_PARTIAL } else { EXIT_OK })
 }
@@ -97,6 +143,7 @@ pub struct Summary {
     stats: RunStats,
     devices: usize,
     events: usize,
+    alerts: usize,
     elapsed: Duration,
     failed_inputs: usize,
 }
@@ -115,6 +162,7 @@ impl Summary {
                 "decode_errors": a.decode_errors,
                 "devices": self.devices,
                 "events": self.events,
+                "alerts": self.alerts,
                 "seconds": secs,
                 "mb_per_s": mbps,
                 "inputs": self.stats.inputs.iter().map(|i| serde_json::json!({"name": i.name, "packets": i.packets, "errors": i.errors})).collect::<Vec<_>>(),
@@ -122,12 +170,13 @@ impl Summary {
             println!("{}", serde_json::to_string_pretty(&value)?);
         } else {
             eprintln!(
-                "analysed {} packets, {:.1} MB, {} flows, {} devices, {} events in {:.2} s ({:.0} MB/s){}",
+                "analysed {} packets, {:.1} MB, {} flows, {} devices, {} events, {} alerts raised or updated in {:.2} s ({:.0} MB/s){}",
                 a.packets,
                 a.bytes as f64 / 1e6,
                 a.flows,
                 self.devices,
                 self.events,
+                self.alerts,
                 secs,
                 mbps,
                 if a.evicted_flows > 0 { format!("; {} flows evicted (raise --max-flows)", a.evicted_flows) } else { String::new() }
@@ -142,9 +191,17 @@ impl Summary {
     }
 }
 
-/// Runs the pipeline over `inputs` and stores the merged inventory.
-pub fn analyze_into(store: &mut dyn Store, inputs: Vec<(String, Opener)>, config: &PipelineConfig, live: bool) -> anyhow::Result<Summary> {
+/// Runs the pipeline over `inputs`, stores the merged inventory, and runs
+/// detection: alerts, baseline and their evidence pcaps.
+pub fn analyze_into(
+    store: &mut dyn Database,
+    inputs: Vec<(String, Opener)>,
+    config: &PipelineConfig,
+    live: bool,
+    detection: &DetectionOptions,
+) -> anyhow::Result<Summary> {
     let names: Vec<String> = inputs.iter().map(|(n, _)| n.clone()).collect();
+    let mut detector = Detector::new(store.load_detection()?, detection.learning_period, detection.rules.clone());
     let progress = Arc::new(Progress::default());
     let bar = progress_bar(live);
     let started = Instant::now();
@@ -167,9 +224,10 @@ pub fn analyze_into(store: &mut dyn Store, inputs: Vec<(String, Opener)>, config
         });
         (done, handle)
     };
-    let stats = run(inputs, config, progress, |events| {
-        observations.ingest(events);
-        activity.ingest(events);
+    let stats = run_batches(inputs, config, progress, |batch| {
+        observations.ingest(&batch.events);
+        activity.ingest(&batch.events);
+        detector.ingest(Batch { events: &batch.events, marks: &batch.marks, bytes: &batch.bytes });
     });
     activity.sort();
     ticker.0.store(true, Ordering::Relaxed);
@@ -180,10 +238,34 @@ pub fn analyze_into(store: &mut dyn Store, inputs: Vec<(String, Opener)>, config
     merged.merge(observations);
     let mut inventory = build_inventory(&merged);
     let errors: Vec<String> = stats.inputs.iter().flat_map(|i| i.errors.iter().cloned()).collect();
-    let record = AnalysisRecord { inputs: names, packets: stats.analyzer.packets, bytes: stats.analyzer.bytes, errors };
+    let record = AnalysisRecord { inputs: names.clone(), packets: stats.analyzer.packets, bytes: stats.analyzer.bytes, errors };
     store.save_analysis(&merged, &mut inventory, &activity, &record)?;
+    let alerts = save_detection(store, detector, &names, &detection.evidence_dir)?;
     let failed_inputs = stats.inputs.iter().filter(|i| !i.errors.is_empty()).count();
-    Ok(Summary { devices: inventory.devices.len(), events: activity.records.len(), stats, elapsed, failed_inputs })
+    Ok(Summary { devices: inventory.devices.len(), events: activity.records.len(), alerts, stats, elapsed, failed_inputs })
+}
+
+/// Stores what detection found and writes the evidence pcaps; returns the
+/// number of alerts raised or updated.
+fn save_detection(store: &mut dyn Database, detector: Detector, names: &[String], evidence_dir: &Path) -> anyhow::Result<usize> {
+    let outcome = detector.finish();
+    let mut alerts: Vec<_> = outcome.alerts.iter().map(|c| c.alert.clone()).collect();
+    store.save_detection(&mut alerts, &outcome.baseline, &outcome.learning)?;
+    // Packets of capture files are read back from them by input index.
+    let files = names.iter().map(|n| Some(PathBuf::from(n)).filter(|p| p.is_file())).collect();
+    let mut writer = EvidenceWriter::new(files);
+    for (alert, change) in alerts.iter().zip(&outcome.alerts) {
+        if change.evidence.is_empty() {
+            continue;
+        }
+        let path = evidence_dir.join(format!("alert-{}.pcap", alert.id));
+        match writer.write(&change.evidence, &path) {
+            Ok(0) => {}
+            Ok(packets) => store.set_alert_evidence(alert.id, &path.display().to_string(), packets)?,
+            Err(e) => tracing::warn!("evidence of alert {}: writing {}: {e}", alert.id, path.display()),
+        }
+    }
+    Ok(alerts.len())
 }
 
 fn progress_bar(live: bool) -> ProgressBar {
@@ -219,7 +301,8 @@ pub fn demo(db: &Path, capture: &Path, duration: u32, json: bool) -> anyhow::Res
     let name = capture.display().to_string();
     let path = capture.to_path_buf();
     let opener: Opener = Box::new(move || open_input(&palisade_capture::Input::Path(path)));
-    let summary = analyze_into(&mut store, vec![(name, opener)], &PipelineConfig::default(), false)?;
+    let detection = DetectionOptions { evidence_dir: evidence_dir_of(db), ..Default::default() };
+    let summary = analyze_into(&mut store, vec![(name, opener)], &PipelineConfig::default(), false, &detection)?;
     summary.print(false)?;
     output::print_devices(&store.devices()?, json)?;
     eprintln!("inventory stored in {}; list it again with: palisade devices --db {}", db.display(), db.display());

@@ -1,6 +1,7 @@
 //! The `palisade` command line.
 
 mod analyze;
+mod detection;
 mod output;
 mod vulns;
 
@@ -69,6 +70,23 @@ enum Command {
         /// Print a JSON array instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// List the alerts.
+    Alerts(detection::AlertsArgs),
+    /// Change an alert's status: learn, ack, close, mute (or show it).
+    Alert {
+        #[command(subcommand)]
+        command: detection::AlertCommand,
+    },
+    /// The learned baseline: what changed between two times; switch learning on again.
+    Baseline {
+        #[command(subcommand)]
+        command: detection::BaselineCommand,
+    },
+    /// Threat intelligence: import indicators (IPs, domains, URLs, JA3/JA4; plain lists or STIX 2.1).
+    Intel {
+        #[command(subcommand)]
+        command: detection::IntelCommand,
     },
     /// The offline vulnerability database (NVD, CSAF, CISA KEV).
     Vulndb {
@@ -167,6 +185,10 @@ fn run(command: Command) -> anyhow::Result<u8> {
             output::print_endpoints(&endpoints, json)?;
             Ok(EXIT_OK)
         }
+        Command::Alerts(args) => detection::alerts(&args),
+        Command::Alert { command } => detection::alert(&command),
+        Command::Baseline { command } => detection::baseline(&command),
+        Command::Intel { command } => detection::intel(&command),
         Command::Vulndb { command } => vulns::vulndb(command),
         Command::Vulns(args) => vulns::vulns(&args),
         Command::Recommendations(args) => vulns::recommendations(&args),

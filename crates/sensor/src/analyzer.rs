@@ -1,10 +1,14 @@
 //! One worker's packet path.
 
 use crate::defrag::Defragmenter;
+use crate::evidence::{EvidenceLog, FlowPackets, PacketOrigin};
 use palisade_capture::LinkType;
 use palisade_decode::{decode, parse_transport, Frame, IpPacket, Net, Tcp, TcpFlags, Transport as Wire};
 use palisade_flow::{Direction, Flow, FlowKey, FlowTable, StreamSink, TableLimits};
-use palisade_model::{Contact, Endpoint, Event, MacAddr, Protocol, ProtocolSet, Timestamp, Transport, ViolationKind};
+use palisade_model::{
+    Contact, Endpoint, Event, EvidenceMark, MacAddr, Operation, OperationKind, OperationResult, Protocol, ProtocolSet, Timestamp,
+    Transport, ViolationKind,
+};
 use palisade_protocols::{arp, Carrier, Ctx, EventSink, FlowDissector};
 use std::net::Ipv4Addr;
 
@@ -28,6 +32,8 @@ pub struct AppState {
     spoke: bool,
     probes_left: u8,
     checked: bool,
+    /// Where the flow's first and latest packets are (evidence).
+    packets: FlowPackets,
 }
 
 /// Counters of one analyzer.
@@ -54,6 +60,7 @@ pub struct Analyzer {
     sink: EventSink,
     defrag: Defragmenter,
     arp_seen: hashbrown::HashMap<ArpKey, Timestamp>,
+    evidence: EvidenceLog,
     packets: u64,
     bytes: u64,
     decode_errors: u64,
@@ -96,6 +103,7 @@ impl Analyzer {
             sink: EventSink::default(),
             defrag: Defragmenter::default(),
             arp_seen: hashbrown::HashMap::new(),
+            evidence: EvidenceLog::default(),
             packets: 0,
             bytes: 0,
             decode_errors: 0,
@@ -137,8 +145,22 @@ impl Analyzer {
         self.sink.swap(spare);
     }
 
-    /// Handles one captured frame.
+    /// Swaps the evidence marks of the waiting events, and the packet bytes
+    /// they carry, with `marks` and `bytes` (empty ones to reuse). Take them
+    /// together with the events: marks index the events.
+    pub fn swap_marks(&mut self, marks: &mut Vec<EvidenceMark>, bytes: &mut Vec<u8>) {
+        self.evidence.swap(marks, bytes);
+    }
+
+    /// Handles one captured frame (no evidence is kept for it).
     pub fn packet(&mut self, ts: Timestamp, link_type: LinkType, data: &[u8], orig_len: u32) {
+        self.packet_at(ts, link_type, data, orig_len, PacketOrigin::Unknown);
+    }
+
+    /// Handles one captured frame found at `origin`, so that events it
+    /// causes carry evidence marks locating it.
+    pub fn packet_at(&mut self, ts: Timestamp, link_type: LinkType, data: &[u8], orig_len: u32, origin: PacketOrigin) {
+        self.evidence.locate(ts, link_type.number() as u16, data, origin);
         self.packets += 1;
         self.bytes += u64::from(orig_len);
         self.last_ts = self.last_ts.max(ts);
@@ -146,8 +168,18 @@ impl Analyzer {
         if frame.error.is_some() {
             self.decode_errors += 1;
         }
-        let sink = std::cell::RefCell::new(&mut self.sink);
-        self.table.expire(ts, |flow| end_flow(flow, &mut sink.borrow_mut()), |flow| report(flow, &mut sink.borrow_mut()));
+        let out = std::cell::RefCell::new((&mut self.sink, &mut self.evidence));
+        self.table.expire(
+            ts,
+            |flow| {
+                let (sink, evidence) = &mut *out.borrow_mut();
+                ended(flow, sink, evidence)
+            },
+            |flow| {
+                let (sink, evidence) = &mut *out.borrow_mut();
+                reported(flow, sink, evidence)
+            },
+        );
         match frame.net {
             Net::Ip(ip) => match ip.fragment {
                 None => self.ip_packet(ts, &frame, &ip, ip.transport, orig_len),
@@ -173,8 +205,8 @@ impl Analyzer {
 
     /// Ends every flow, flushing reassembly buffers (end of input).
     pub fn finish(&mut self) {
-        let sink = &mut self.sink;
-        self.table.drain(|flow| end_flow(flow, sink));
+        let (sink, evidence) = (&mut self.sink, &mut self.evidence);
+        self.table.drain(|flow| ended(flow, sink, evidence));
     }
 
     fn arp(&mut self, ts: Timestamp, frame: &Frame<'_>, a: &palisade_decode::Arp, orig_len: u32) {
@@ -192,10 +224,29 @@ impl Analyzer {
             Some(last) => ts.0.saturating_sub(last.0) > ARP_REPEAT_NS,
             None => true,
         };
+        let before = self.sink.len();
         if fresh {
             self.arp_seen.insert(key, ts);
             self.sink.push(arp::contact(ts, a, frame.src_mac, frame.dst_mac, orig_len));
         }
+        if a.operation == 1 && !a.target_ip.is_unspecified() && a.target_ip != a.sender_ip {
+            // Who has the target? (folded per asker and target): what address sweeps are made of.
+            let asker = Endpoint { mac: frame.src_mac, ip: (!a.sender_ip.is_unspecified()).then_some(a.sender_ip.into()), port: 0 };
+            let target = Endpoint { mac: None, ip: Some(a.target_ip.into()), port: 0 };
+            let op = Operation {
+                ts,
+                client: asker,
+                server: target,
+                protocol: Protocol::Arp,
+                kind: OperationKind::Identify,
+                code: 1,
+                target: None,
+                result: OperationResult::Unknown,
+                count: 1,
+            };
+            self.sink.operation(op, None);
+        }
+        self.evidence.mark_current(u64::from(u32::from(a.sender_ip)), before, self.sink.len());
     }
 
     fn layer2(&mut self, ts: Timestamp, frame: &Frame<'_>, carrier: Carrier, payload: &[u8], orig_len: u32) {
@@ -256,7 +307,7 @@ impl Analyzer {
         orig_len: u32,
         to_group: bool,
     ) {
-        let sink = &mut self.sink;
+        let (sink, evidence) = (&mut self.sink, &mut self.evidence);
         if self.table.get_mut(&key).is_none() {
             let client_is_src = client_is_source(&seg);
             let (client, server) = if client_is_src { (src, dst) } else { (dst, src) };
@@ -281,14 +332,22 @@ impl Analyzer {
                 streams: Default::default(),
                 closed: false,
                 link_broadcast: frame.dst_mac == Some(MacAddr::BROADCAST),
-                state: AppState { dissector, also: ProtocolSet::default(), spoke: false, probes_left: PROBE_PACKETS, checked: false },
+                state: AppState {
+                    dissector,
+                    also: ProtocolSet::default(),
+                    spoke: false,
+                    probes_left: PROBE_PACKETS,
+                    checked: false,
+                    packets: FlowPackets::new(flow_id(&key, ts)),
+                },
             };
-            self.table.insert(flow, ts, |old| end_flow(old, sink));
+            self.table.insert(flow, ts, |old| ended(old, sink, evidence));
         }
         let Some(flow) = self.table.get_mut(&key) else { return };
+        flow.state.packets.record(&evidence.current);
         let dir = flow.direction(src_is_lo);
         if flow.observe_macs(dir, frame.src_mac, frame.dst_mac, false) {
-            report(flow, sink);
+            reported(flow, sink, evidence);
             flow.observe_macs(dir, frame.src_mac, frame.dst_mac, true);
         }
         if flow.packets[0] + flow.packets[1] == 0 {
@@ -301,7 +360,9 @@ impl Analyzer {
             }
         }
         if let Some(carrier) = seg.carrier {
+            let before = sink.len();
             dissect(flow, sink, ts, dir, carrier, &seg, to_group);
+            evidence.mark(&flow.state.packets, before, sink.len());
         }
         if let Some(t) = &seg.tcp {
             if t.flags.has(TcpFlags::FIN) && flow.streams[0].finished() && flow.streams[1].finished() {
@@ -411,6 +472,26 @@ fn report(flow: &mut Flow<AppState>, sink: &mut EventSink) {
     flow.packets = [0; 2];
     flow.bytes = [0; 2];
     flow.report_from = flow.last_seen;
+}
+
+/// A flow's id in evidence marks: its key and start.
+fn flow_id(key: &FlowKey, start: Timestamp) -> u64 {
+    ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one((key, start.0))
+}
+
+/// [`report`], with an evidence mark for the contact.
+fn reported(flow: &mut Flow<AppState>, sink: &mut EventSink, evidence: &mut EvidenceLog) {
+    let before = sink.len();
+    report(flow, sink);
+    evidence.mark(&flow.state.packets, before, sink.len());
+}
+
+/// [`end_flow`], with an evidence mark for its last events.
+fn ended(flow: Flow<AppState>, sink: &mut EventSink, evidence: &mut EvidenceLog) {
+    let before = sink.len();
+    let packets = flow.state.packets;
+    end_flow(flow, sink);
+    evidence.mark(&packets, before, sink.len());
 }
 
 /// Flushes a flow's reassembly buffers and reports it for the last time.

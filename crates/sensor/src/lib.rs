@@ -6,12 +6,14 @@
 
 mod analyzer;
 mod defrag;
+mod evidence;
 mod pipeline;
 pub mod testdata;
 
 pub use analyzer::{Analyzer, AnalyzerStats};
+pub use evidence::PacketOrigin;
 pub use palisade_flow::TableLimits;
-pub use pipeline::{run, InputReport, Opener, PipelineConfig, Progress, RunStats};
+pub use pipeline::{run, run_batches, EventBatch, InputReport, Opener, PipelineConfig, Progress, RunStats};
 
 use palisade_capture::{expand_inputs, open_input};
 use palisade_model::Event;

@@ -7,12 +7,12 @@
 //! into reusable batch buffers. Batches and event vectors are recycled, so
 //! the steady state allocates nothing per packet.
 
-use crate::{Analyzer, AnalyzerStats};
+use crate::{Analyzer, AnalyzerStats, PacketOrigin};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use palisade_capture::{CaptureError, LinkType, MappedFile, PacketSource};
 use palisade_decode::{decode_network, Net};
 use palisade_flow::{FlowKey, TableLimits};
-use palisade_model::{Event, Timestamp};
+use palisade_model::{Event, EvidenceMark, PacketRef, Timestamp};
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,9 +75,30 @@ pub struct RunStats {
     pub last_ts: Option<Timestamp>,
 }
 
+/// Events of one worker with their evidence: the marks locate the packets
+/// behind the events (by event index), `bytes` holds the packets that are
+/// not in a capture file.
+#[derive(Debug, Default)]
+pub struct EventBatch {
+    /// Events, in the order the worker produced them.
+    pub events: Vec<Event>,
+    /// Evidence marks, ordered by the events they cover.
+    pub marks: Vec<EvidenceMark>,
+    /// Packet bytes the marks point into ([`PacketRef::IN_BATCH`]).
+    pub bytes: Vec<u8>,
+}
+
+impl EventBatch {
+    fn clear(&mut self) {
+        self.events.clear();
+        self.marks.clear();
+        self.bytes.clear();
+    }
+}
+
 /// Where a packet's bytes are.
 #[derive(Clone, Copy)]
-struct PacketRef {
+struct Packet {
     ts: Timestamp,
     link_type: LinkType,
     /// Index into the batch's mappings, or `u32::MAX` for the owned buffer.
@@ -89,12 +110,14 @@ struct PacketRef {
 
 #[derive(Default)]
 struct Batch {
-    packets: Vec<PacketRef>,
+    packets: Vec<Packet>,
     mappings: Vec<Arc<MappedFile>>,
     owned: Vec<u8>,
     /// Offset in the current mapping of the first packet, for page release.
     start: u64,
     sequence: u64,
+    /// Index of the input the packets come from.
+    input: usize,
 }
 
 impl Batch {
@@ -104,7 +127,15 @@ impl Batch {
         self.owned.clear();
     }
 
-    fn bytes(&self, p: &PacketRef) -> &[u8] {
+    /// Where a packet is, for evidence.
+    fn origin(&self, p: &Packet) -> PacketOrigin {
+        match u16::try_from(self.input) {
+            Ok(input) if p.mapping != u32::MAX && input < PacketRef::UNKNOWN - 1 => PacketOrigin::Mapped { input, offset: p.offset as u64 },
+            _ => PacketOrigin::Transient,
+        }
+    }
+
+    fn bytes(&self, p: &Packet) -> &[u8] {
         let end = p.offset + p.len as usize;
         let buf = match self.mappings.get(p.mapping as usize) {
             Some(m) => m.bytes(),
@@ -145,10 +176,22 @@ pub fn run(
     progress: Arc<Progress>,
     mut on_events: impl FnMut(&[Event]),
 ) -> RunStats {
+    run_batches(inputs, config, progress, |batch| on_events(&batch.events))
+}
+
+/// Like [`run`], handing over each batch of events with its evidence marks.
+/// Packets of mapped capture files are located by their input's index in
+/// `inputs` and their offset in the file.
+pub fn run_batches(
+    inputs: Vec<(String, Opener)>,
+    config: &PipelineConfig,
+    progress: Arc<Progress>,
+    mut on_batch: impl FnMut(&EventBatch),
+) -> RunStats {
     let workers = if config.workers == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { config.workers };
     let (free_tx, free_rx) = bounded::<Batch>(workers * (QUEUE_DEPTH + 2));
-    let (events_tx, events_rx) = bounded::<Vec<Event>>(workers * 8);
-    let (spare_tx, spare_rx) = bounded::<Vec<Event>>(workers * 16);
+    let (events_tx, events_rx) = bounded::<EventBatch>(workers * 8);
+    let (spare_tx, spare_rx) = bounded::<EventBatch>(workers * 16);
     let done: Arc<Vec<AtomicU64>> = Arc::new((0..workers).map(|_| AtomicU64::new(0)).collect());
     let mut queues = Vec::new();
     let mut handles = Vec::new();
@@ -173,11 +216,11 @@ pub fn run(
             .spawn(move || dispatch(inputs, queues, free_rx, free_tx, progress, done))
             .expect("spawning the reader thread")
     };
-    for events in events_rx.iter() {
-        on_events(&events);
-        let mut events = events;
-        events.clear();
-        let _ = spare_tx.try_send(events);
+    for batch in events_rx.iter() {
+        on_batch(&batch);
+        let mut batch = batch;
+        batch.clear();
+        let _ = spare_tx.try_send(batch);
     }
     let (inputs, first_ts, last_ts) = dispatcher.join().unwrap_or_default();
     let mut stats = RunStats { inputs, first_ts, last_ts, ..Default::default() };
@@ -198,20 +241,22 @@ pub fn run(
 fn worker(
     rx: Receiver<Batch>,
     free_tx: Sender<Batch>,
-    events_tx: Sender<Vec<Event>>,
-    spare_rx: Receiver<Vec<Event>>,
+    events_tx: Sender<EventBatch>,
+    spare_rx: Receiver<EventBatch>,
     limits: TableLimits,
     done: &AtomicU64,
 ) -> AnalyzerStats {
     let mut analyzer = Analyzer::new(limits);
     let send = |analyzer: &mut Analyzer| {
-        let mut out = spare_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(EVENT_BATCH));
-        analyzer.swap_events(&mut out);
+        let mut out =
+            spare_rx.try_recv().unwrap_or_else(|_| EventBatch { events: Vec::with_capacity(EVENT_BATCH), ..EventBatch::default() });
+        analyzer.swap_events(&mut out.events);
+        analyzer.swap_marks(&mut out.marks, &mut out.bytes);
         let _ = events_tx.send(out);
     };
     for mut batch in rx.iter() {
         for p in &batch.packets {
-            analyzer.packet(p.ts, p.link_type, batch.bytes(p), p.orig_len);
+            analyzer.packet_at(p.ts, p.link_type, batch.bytes(p), p.orig_len, batch.origin(p));
             if analyzer.pending_events() >= EVENT_BATCH {
                 send(&mut analyzer);
             }
@@ -255,7 +300,7 @@ fn dispatch(
     let new_batch = |free_rx: &Receiver<Batch>| {
         free_rx.try_recv().unwrap_or_else(|_| Batch { packets: Vec::with_capacity(BATCH_PACKETS), ..Default::default() })
     };
-    for (name, open) in inputs {
+    for (input, (name, open)) in inputs.into_iter().enumerate() {
         let mut report = InputReport { name: name.clone(), packets: 0, errors: Vec::new() };
         let mut source = match open() {
             Ok(s) => s,
@@ -270,7 +315,7 @@ fn dispatch(
         progress.bytes_total.fetch_add(total, Ordering::Relaxed);
         let mapping = source.mapping();
         let base = mapping.as_ref().map_or(0usize, |m| m.bytes().as_ptr() as usize);
-        let mut batches: Vec<Batch> = (0..workers).map(|_| new_batch(&free_rx)).collect();
+        let mut batches: Vec<Batch> = (0..workers).map(|_| Batch { input, ..new_batch(&free_rx) }).collect();
         let mut release = Release { in_flight: VecDeque::new(), released: 0 };
         let mut last_release_at = 0u64;
         loop {
@@ -304,7 +349,7 @@ fn dispatch(
                     (u32::MAX, at)
                 }
             };
-            batch.packets.push(PacketRef {
+            batch.packets.push(Packet {
                 ts: packet.ts,
                 link_type: packet.link_type,
                 mapping: index,
@@ -313,7 +358,7 @@ fn dispatch(
                 orig_len: packet.orig_len,
             });
             if batch.packets.len() >= BATCH_PACKETS {
-                let full = std::mem::replace(batch, new_batch(&free_rx));
+                let full = std::mem::replace(batch, Batch { input, ..new_batch(&free_rx) });
                 send_batch(&queues[w], full, w, &mut sequence, &mut release);
             }
             if report.packets.is_multiple_of(4096) {

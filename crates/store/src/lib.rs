@@ -6,12 +6,14 @@
 //! transaction, so a failure part-way leaves what was stored before
 //! untouched.
 
+mod alerts;
 mod console;
 mod db;
 mod postgres;
 mod rows;
 mod sqlite;
 
+pub use alerts::{AlertFilter, AlertStore};
 pub use console::{
     AnalysisInfo, ApiToken, ConsoleStore, DeviceQuery, DeviceSort, DeviceStats, DeviceSummary, EventQuery, Page, Sensor, SessionRecord,
     Site, User, UserUpdate,
@@ -123,9 +125,9 @@ pub trait Store {
 }
 
 /// A store with everything the console uses.
-pub trait Database: Store + ConsoleStore {}
+pub trait Database: Store + ConsoleStore + AlertStore {}
 
-impl<T: Store + ConsoleStore> Database for T {}
+impl<T: Store + ConsoleStore + AlertStore> Database for T {}
 
 /// Where the data lives.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -19,7 +19,8 @@ const MIGRATION_LOCK: i64 = 0x5041_4c49_5341_4445;
 /// Schema migrations, in order; the version is the index plus one. Text
 /// columns that the console sorts on use the "C" collation so that the order
 /// is the same as SQLite's.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE obs_macs (mac TEXT PRIMARY KEY, first_ns BIGINT NOT NULL, last_ns BIGINT NOT NULL, packets BIGINT NOT NULL,
                        protocols TEXT NOT NULL, routes_public BOOLEAN NOT NULL);
 CREATE TABLE obs_ips (ip TEXT PRIMARY KEY, first_ns BIGINT NOT NULL, last_ns BIGINT NOT NULL, packets BIGINT NOT NULL,
@@ -62,7 +63,9 @@ CREATE INDEX sessions_user ON sessions (user_id);
 CREATE TABLE api_tokens (id BIGSERIAL PRIMARY KEY, user_id BIGINT NOT NULL, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
                          created_at TEXT NOT NULL, last_used TEXT);
 CREATE TABLE settings (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
-"#];
+"#,
+    crate::alerts::DETECTION_MIGRATION_PG,
+];
 
 /// A NULL that PostgreSQL accepts for a parameter of any type.
 #[derive(Debug)]

@@ -36,6 +36,7 @@ CREATE INDEX events_src ON events (src_ip);
 CREATE INDEX events_dst ON events (dst_ip);
 "#,
     CONSOLE_MIGRATION,
+    crate::alerts::DETECTION_MIGRATION_SQLITE,
 ];
 
 /// The console's columns and tables (sorting and filtering devices, sites,

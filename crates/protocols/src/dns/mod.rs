@@ -1,6 +1,7 @@
 //! DNS (RFC 1035) on UDP and TCP port 53.
 //!
-//! Facts: a host that answers is a DNS server; for a response from a local
+//! Each question of a query is a `read` operation on the name (code: the
+//! query type). Facts: a host that answers is a DNS server; for a response from a local
 //! server, A/AAAA answers and reverse (PTR) answers about local addresses
 //! name those addresses. Malformed messages are reported once per flow.
 //! The wire format in [`parser`] is shared with mDNS and LLMNR, and so are
@@ -9,7 +10,7 @@
 pub(crate) mod parser;
 
 use crate::{Ctx, Dissector, Registration};
-use palisade_model::{is_local_ip, Endpoint, IdentityField, Protocol, ViolationKind};
+use palisade_model::{is_local_ip, Endpoint, IdentityField, OperationKind, OperationResult, Protocol, ViolationKind};
 use parser::{Entry, Frame, Header, Message, Rdata, Section};
 use std::net::IpAddr;
 
@@ -49,6 +50,13 @@ impl Dns {
     fn message(&mut self, ctx: &mut Ctx<'_>, msg: &[u8]) {
         let local_server = ctx.sender().ip.is_some_and(is_local_ip);
         let Some(header) = each_entry(ctx, msg, &mut self.malformed, |ctx, header, entry, data| {
+            if !header.is_response() && entry.section == Section::Question {
+                // A lookup: reading a name (threat intelligence matches domains on it).
+                if let Some(name) = entry.name.text().as_str().filter(|n| !n.is_empty()) {
+                    ctx.operation(OperationKind::Read, u32::from(entry.rtype), Some(format_args!("{name}")), OperationResult::Unknown);
+                }
+                return;
+            }
             if !(header.is_response() && header.rcode() == 0 && local_server && entry.section != Section::Question) {
                 return;
             }
@@ -136,7 +144,7 @@ mod tests {
     use super::parser::tests::{feed_messages, header, name, name_data, record};
     use super::parser::{TYPE_A, TYPE_AAAA, TYPE_PTR};
     use super::*;
-    use crate::testing::{ep_at, ip_facts, violations, Flow};
+    use crate::testing::{ep_at, ip_facts, operations, violations, Flow};
     use palisade_flow::Direction;
     use palisade_model::Event;
 
@@ -187,11 +195,13 @@ mod tests {
     }
 
     #[test]
-    fn queries_give_no_facts() {
+    fn queries_are_reads_of_the_name_and_give_no_facts() {
         let mut q = header(0x0100, [1, 0, 0, 0]);
         name(&mut q, "plc1.site.lan");
         q.extend_from_slice(&[0, 1, 0, 1]);
-        assert!(run("192.168.1.1", Direction::ToServer, &[&q], false).is_empty());
+        let events = run("192.168.1.1", Direction::ToServer, &[&q], false);
+        assert!(facts(&events).is_empty());
+        assert_eq!(operations(&events), vec![(OperationKind::Read, 1, Some("plc1.site.lan".into()), OperationResult::Unknown)]);
     }
 
     #[test]
