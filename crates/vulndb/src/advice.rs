@@ -185,8 +185,9 @@ impl Builder<'_> {
     fn events(&mut self) {
         let site = self.site;
         for e in &site.events {
-            let Some(server) = e.dst_ip.and_then(|ip| site.device_of(ip)) else { continue };
             let client = e.src_ip.and_then(|ip| site.device_of(ip));
+            // A login to a server outside the inventory exposes the client's credentials.
+            let Some(server) = e.dst_ip.and_then(|ip| site.device_of(ip)).or(client.filter(|_| e.kind == "login")) else { continue };
             let ev = |device_id| Evidence { kind: "event".into(), device_id: Some(device_id), detail: event_line(e) };
             if e.record_type == "operation" && e.kind == "login" && CLEARTEXT_LOGIN.contains(&e.protocol) {
                 let target = e.target.clone().unwrap_or_default();

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 /// The kinds of file understood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
-    /// NVD CVE JSON 2.0.
-    NvdCve,
+    /// NVD CVE JSON 2.0 (API response or data feed, a mirror's `cve_items` list, or one record).
+    NvdCve(nvd::CveLayout),
     /// NVD CPE dictionary JSON 2.0.
     NvdCpe,
     /// CSAF 2.0 advisory.
@@ -25,7 +25,7 @@ impl FileKind {
     /// The name used in import logs and output.
     pub fn as_str(self) -> &'static str {
         match self {
-            FileKind::NvdCve => "nvd-cve",
+            FileKind::NvdCve(_) => "nvd-cve",
             FileKind::NvdCpe => "nvd-cpe",
             FileKind::Csaf => "csaf",
             FileKind::Kev => "kev",
@@ -40,7 +40,9 @@ const SNIFF_BYTES: u64 = 64 * 1024;
 pub fn sniff(head: &[u8]) -> Option<FileKind> {
     let has = |needle: &str| head.windows(needle.len()).any(|w| w == needle.as_bytes());
     if has("\"NVD_CVE\"") {
-        Some(FileKind::NvdCve)
+        Some(FileKind::NvdCve(nvd::CveLayout::Feed))
+    } else if has("\"cve_items\"") {
+        Some(FileKind::NvdCve(nvd::CveLayout::Items))
     } else if has("\"NVD_CPE\"") {
         Some(FileKind::NvdCpe)
     } else if has("\"csaf_version\"") {
@@ -49,6 +51,8 @@ pub fn sniff(head: &[u8]) -> Option<FileKind> {
         Some(FileKind::Kev)
     } else if has("\"document\"") {
         Some(FileKind::Csaf)
+    } else if has("\"vulnStatus\"") && has("\"id\"") {
+        Some(FileKind::NvdCve(nvd::CveLayout::Single))
     } else {
         None
     }
@@ -135,7 +139,7 @@ pub fn import_file(store: &mut dyn VulnStore, path: &Path) -> Result<FileImport,
     };
     let w: &mut dyn ImportWriter = writer.as_mut();
     match kind {
-        FileKind::NvdCve => nvd::stream_cves(reader, |c| count(w.cve(&c), &mut import))?,
+        FileKind::NvdCve(layout) => nvd::stream_cves_in(reader, layout, |c| count(w.cve(&c), &mut import))?,
         FileKind::NvdCpe => nvd::stream_cpes(reader, |c| count(w.cpe(&c), &mut import))?,
         FileKind::Kev => {
             w.clear_kev().map_err(|e| e.to_string())?;
@@ -175,7 +179,12 @@ mod tests {
 
     #[test]
     fn kinds_are_sniffed() {
-        assert_eq!(sniff(br#"{"resultsPerPage":1,"format":"NVD_CVE","version":"2.0""#), Some(FileKind::NvdCve));
+        assert_eq!(sniff(br#"{"resultsPerPage":1,"format":"NVD_CVE","version":"2.0""#), Some(FileKind::NvdCve(nvd::CveLayout::Feed)));
+        assert_eq!(sniff(br#"{"timestamp":"x","cve_count":2,"cve_items":[{"id":"CVE-1""#), Some(FileKind::NvdCve(nvd::CveLayout::Items)));
+        assert_eq!(
+            sniff(br#"{"id":"CVE-2024-1","sourceIdentifier":"x","vulnStatus":"Analyzed""#),
+            Some(FileKind::NvdCve(nvd::CveLayout::Single))
+        );
         assert_eq!(sniff(br#"{"format": "NVD_CPE""#), Some(FileKind::NvdCpe));
         assert_eq!(sniff(br#"{"document":{"csaf_version":"2.0""#), Some(FileKind::Csaf));
         assert_eq!(sniff(br#"{"title":"CISA Catalog","catalogVersion":"2024.01.01""#), Some(FileKind::Kev));

@@ -439,6 +439,33 @@ pub fn stream_cves<R: std::io::Read>(reader: R, mut each: impl FnMut(CveRecord) 
     stream_list(reader, "vulnerabilities", |item: CveItem| each(item.cve.into()))
 }
 
+/// The layouts CVE records in the NVD 2.0 schema come in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CveLayout {
+    /// An API response or a data feed: `{"vulnerabilities": [{"cve": {...}}]}`.
+    Feed,
+    /// A community mirror feed: `{"cve_items": [{...}]}`.
+    Items,
+    /// One record: `{"id": "CVE-...", ...}`.
+    Single,
+}
+
+/// Streams the CVE records of a document in any of the [`CveLayout`]s.
+pub fn stream_cves_in<R: std::io::Read>(
+    reader: R,
+    layout: CveLayout,
+    mut each: impl FnMut(CveRecord) -> Result<(), String>,
+) -> Result<(), String> {
+    match layout {
+        CveLayout::Feed => stream_cves(reader, each),
+        CveLayout::Items => stream_list(reader, "cve_items", |item: RawCve| each(item.into())),
+        CveLayout::Single => {
+            let raw: RawCve = serde_json::from_reader(reader).map_err(|e| e.to_string())?;
+            each(raw.into())
+        }
+    }
+}
+
 /// Streams the entries of an NVD CPE dictionary JSON 2.0 document.
 pub fn stream_cpes<R: std::io::Read>(reader: R, mut each: impl FnMut(CpeEntry) -> Result<(), String>) -> Result<(), String> {
     stream_list(reader, "products", |item: CpeItem| each(item.cpe.into()))

@@ -78,3 +78,20 @@ fn a_new_kev_catalog_replaces_the_old_one() {
     let kev: Vec<String> = db.kev(&ids).expect("kev").into_iter().map(|k| k.cve_id).collect();
     assert_eq!(kev, ["CVE-2099-9003"]);
 }
+
+#[test]
+fn mirror_item_lists_and_single_records_import_too() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let feed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(common::fixtures().join("nvd-cve-ics.json")).expect("fixture")).expect("json");
+    let records: Vec<serde_json::Value> = feed["vulnerabilities"].as_array().expect("list").iter().map(|v| v["cve"].clone()).collect();
+    let items = serde_json::json!({"timestamp": "2099-02-01T00:00:00", "cve_count": records.len(), "cve_items": records});
+    std::fs::write(dir.path().join("CVE-all.json"), items.to_string()).expect("write");
+    std::fs::write(dir.path().join("CVE-2099-1001.json"), serde_json::to_string_pretty(&records[0]).expect("json")).expect("write");
+    let mut db = SqliteVulnDb::open(&dir.path().join("t.db")).expect("open");
+    let report = import_paths(&mut db, &[dir.path().join("CVE-all.json"), dir.path().join("CVE-2099-1001.json")]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let counts: Vec<(u64, u64)> = report.files.iter().map(|f| (f.records, f.changed)).collect();
+    assert_eq!(counts, [(25, 25), (1, 0)]);
+    assert_eq!(db.status().expect("status").cpe_matches, 34);
+}
