@@ -3,11 +3,12 @@
 use crate::{output, EXIT_OK, EXIT_PARTIAL};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use palisade_store::{EventFilter, Store};
+use palisade_detect::{BaselineKey, HostKey, Service};
+use palisade_store::{AlertFilter, AlertStore, EventFilter, Store};
 use palisade_vulndb::advice::recommend;
 use palisade_vulndb::matching::match_devices;
 use palisade_vulndb::risk::site_risk;
-use palisade_vulndb::site::{device_label, SiteData};
+use palisade_vulndb::site::{device_label, Connection, OpenAlert, SiteData};
 use palisade_vulndb::{import_paths, report, SqliteVulnDb, VulnStore};
 use std::path::{Path, PathBuf};
 
@@ -121,11 +122,53 @@ fn load_site(db: &Path, name: Option<String>) -> anyhow::Result<SiteData> {
         external: store.external_endpoints()?,
         ..Default::default()
     };
+    add_detection(&mut site, &store)?;
     site.connections_from_events();
     let mut vdb = SqliteVulnDb::open(db).with_context(|| format!("opening the vulnerability tables of {}", db.display()))?;
     let generation = vdb.generation()?;
     site.vulns = match_devices(&mut vdb, &site.devices, generation)?;
     Ok(site)
+}
+
+/// Adds what detection stored: who used which service of whom, remote
+/// access, hosts that reached the internet, services hosts served, and
+/// the alerts still open.
+fn add_detection(site: &mut SiteData, store: &dyn AlertStore) -> anyhow::Result<()> {
+    let protocol = |svc: &Service| match svc {
+        Service::Protocol(p) => Some(*p),
+        Service::Port(..) => None,
+    };
+    for row in store.baseline()? {
+        let Some(key) = BaselineKey::parse(&row.kind, &row.item) else { continue };
+        match key {
+            BaselineKey::Service(HostKey::Ip(client), HostKey::Ip(server), svc)
+            | BaselineKey::RemoteAccess(HostKey::Ip(client), HostKey::Ip(server), svc) => {
+                site.connections.push(Connection { client, server, protocol: protocol(&svc), seen_in: row.kind.clone() });
+            }
+            BaselineKey::Internet(HostKey::Ip(host)) => {
+                site.internet_hosts.insert(host);
+            }
+            BaselineKey::Role(HostKey::Ip(host), Service::Protocol(p), true) => {
+                site.served.insert((host, p));
+            }
+            _ => {}
+        }
+    }
+    for a in store.alerts(&AlertFilter::default())? {
+        if matches!(a.status.as_str(), "new" | "acknowledged") {
+            site.alerts.push(OpenAlert {
+                id: a.id,
+                title: a.title,
+                category: a.category.as_str().into(),
+                severity: a.severity.as_str().into(),
+                src_ip: a.src_ip,
+                dst_ip: a.dst_ip,
+            });
+        }
+    }
+    site.connections.sort();
+    site.connections.dedup();
+    Ok(())
 }
 
 fn print_limits(site: &SiteData) {
