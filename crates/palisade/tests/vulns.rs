@@ -53,6 +53,10 @@ fn import_match_recommend_score_and_report() {
     let risk = json(&["risk", "--json"], &db);
     assert!(risk["score"].as_u64().is_some_and(|s| s > 0 && s <= 100));
     assert_eq!(risk["devices"][0]["type"], "plc");
+    // The capture stops the CPU: detection's open alert counts in the PLC's score.
+    let alerts = risk["devices"][0]["parts"].as_array().and_then(|p| p.iter().find(|p| p["name"] == "alerts")).expect("alerts part");
+    assert_eq!(alerts["points"], 15.0);
+    assert!(alerts["reasons"][0].as_str().is_some_and(|r| r.contains("plc-stop")), "{alerts}");
     assert_eq!(risk["attack_paths"][0]["hops"].as_array().map(Vec::len), Some(2));
 
     for kind in ["risk", "vulns"] {
