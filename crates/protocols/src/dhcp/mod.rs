@@ -71,7 +71,7 @@ fn client_request(ctx: &mut Ctx<'_>, msg: &parser::Message<'_>, f: &parser::Fiel
         }
     }
     if let Some(list) = f.parameter_list {
-        let mut buf = parser::TextBuf::default();
+        let mut buf = crate::text::Text::default();
         if let Some(fingerprint) = parser::fingerprint(list, &mut buf) {
             ctx.identity(client, IdentityField::DhcpFingerprint, fingerprint);
         }

@@ -2,9 +2,10 @@
 //! zero-copy: every function reads a borrowed slice and returns small values
 //! or sub-slices.
 
+use crate::text::Text;
 use palisade_decode::be32;
 use palisade_model::MacAddr;
-use std::fmt::{self, Write};
+use std::fmt;
 use std::net::Ipv4Addr;
 
 /// The DHCP magic cookie that starts the options area.
@@ -201,57 +202,25 @@ pub(crate) fn text(value: &[u8]) -> Option<&str> {
 
 /// Writes the parameter request list as comma-separated decimal codes
 /// ("1,121,3,6") into `buf` (255 codes need at most 1,019 bytes).
-pub(crate) fn fingerprint<'b>(list: &[u8], buf: &'b mut TextBuf<1024>) -> Option<&'b str> {
+pub(crate) fn fingerprint<'b>(list: &[u8], buf: &'b mut Text<1024>) -> Option<&'b str> {
     code_list("", list.iter().map(|&code| u16::from(code)), buf)
 }
 
 /// Writes `prefix` and then `codes` as comma-separated decimals into
 /// `buf`; `None` when there are no codes or they do not fit.
-pub(crate) fn code_list<'b, const N: usize>(prefix: &str, codes: impl Iterator<Item = u16>, buf: &'b mut TextBuf<N>) -> Option<&'b str> {
+pub(crate) fn code_list<'b, const N: usize>(prefix: &str, codes: impl Iterator<Item = u16>, buf: &'b mut Text<N>) -> Option<&'b str> {
     buf.clear();
-    buf.write_str(prefix).ok()?;
-    for (i, code) in codes.enumerate() {
-        let separator = if i == 0 { "" } else { "," };
-        write!(buf, "{separator}{code}").ok()?;
+    let mut fits = prefix.chars().all(|c| buf.push(c));
+    let mut any = false;
+    for code in codes {
+        let part = Text::<6>::format(format_args!("{}{code}", if any { "," } else { "" }));
+        fits = fits && part.as_str().chars().all(|c| buf.push(c));
+        any = true;
     }
-    if buf.len > prefix.len() {
+    if fits && any {
         Some(buf.as_str())
     } else {
         None
-    }
-}
-
-/// Text formatted into a fixed buffer, so that facts built from several
-/// fields cost no allocation; a write that does not fit fails.
-pub(crate) struct TextBuf<const N: usize> {
-    buf: [u8; N],
-    len: usize,
-}
-
-impl<const N: usize> Default for TextBuf<N> {
-    fn default() -> Self {
-        TextBuf { buf: [0; N], len: 0 }
-    }
-}
-
-impl<const N: usize> TextBuf<N> {
-    /// Empties the buffer.
-    pub(crate) fn clear(&mut self) {
-        self.len = 0;
-    }
-
-    /// The text written so far.
-    pub(crate) fn as_str(&self) -> &str {
-        self.buf.get(..self.len).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default()
-    }
-}
-
-impl<const N: usize> fmt::Write for TextBuf<N> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }
 
@@ -340,18 +309,18 @@ pub(crate) mod tests {
         assert_eq!(f.message_type, Some(REQUEST));
         assert_eq!(f.hostname, Some(&b"host"[..]));
         assert_eq!(f.requested_ip, Some(Ipv4Addr::new(10, 0, 0, 7)));
-        let mut buf = TextBuf::default();
+        let mut buf = Text::default();
         assert_eq!(fingerprint(f.parameter_list.unwrap(), &mut buf), Some("1,121,3"));
     }
 
     #[test]
     fn fingerprint_of_every_code_fits() {
         let all: Vec<u8> = (0..=255).collect();
-        let mut buf = TextBuf::default();
+        let mut buf = Text::default();
         let s = fingerprint(&all[1..], &mut buf).unwrap();
         assert!(s.starts_with("1,2,3,") && s.ends_with(",254,255"));
         assert_eq!(fingerprint(&[], &mut buf), None);
-        let mut small = TextBuf::<8>::default();
+        let mut small = Text::<8>::default();
         assert_eq!(code_list("v6:", [23, 24].into_iter(), &mut small), Some("v6:23,24"));
         assert_eq!(code_list("v6:", [23, 24, 39].into_iter(), &mut small), None);
         assert_eq!(code_list("v6:", std::iter::empty(), &mut small), None);

@@ -18,13 +18,13 @@
 
 mod parser;
 
-use crate::dhcp::parser::{code_list, os_from_vendor_class, text, wire_name, TextBuf};
+use crate::dhcp::parser::{code_list, os_from_vendor_class, text, wire_name};
 use crate::dhcp::{endpoint_of, report_fqdn};
+use crate::text::Text;
 use crate::{Ctx, Dissector, Registration};
 use palisade_flow::Direction;
 use palisade_model::{Endpoint, IdentityField, OperationKind, OperationResult, Protocol, ViolationKind};
 use parser::{Fields, Lease, Message, REBIND, RENEW, REPLY};
-use std::fmt::Write;
 use std::net::IpAddr;
 
 /// A renewal waiting for the server's REPLY.
@@ -110,17 +110,16 @@ fn client_facts(ctx: &mut Ctx<'_>, msg: &Message<'_>, f: &Fields<'_>) {
     if let Some(fqdn) = f.client_fqdn.and_then(parser::fqdn_name).and_then(|n| wire_name(n, &mut name)) {
         report_fqdn(ctx, client, fqdn);
     }
-    let mut buf = TextBuf::<1024>::default();
     if let Some((enterprise, class)) = f.vendor_class.and_then(parser::vendor_class) {
         if let Some(class) = text(class) {
-            if write!(buf, "{class} (enterprise {enterprise})").is_ok() {
-                ctx.identity(client, IdentityField::VendorClass, buf.as_str());
-            }
+            let described = Text::<256>::format(format_args!("{class} (enterprise {enterprise})"));
+            ctx.identity(client, IdentityField::VendorClass, described.as_str());
             if let Some(os) = os_from_vendor_class(class) {
                 ctx.identity(client, IdentityField::Os, os);
             }
         }
     }
+    let mut buf = Text::<1024>::default();
     if let Some(fingerprint) = f.requested.and_then(|list| code_list("v6:", parser::requested_codes(list), &mut buf)) {
         ctx.identity(client, IdentityField::DhcpFingerprint, fingerprint);
     }
