@@ -27,6 +27,15 @@ pub enum VulndbCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// List the CPE names that describe each device (from the imported CPE products), with what they rest on.
+    Cpes {
+        /// Database file.
+        #[arg(long, default_value = "palisade.db")]
+        db: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what the vulnerability database holds.
     Status {
         /// Database file.
@@ -101,6 +110,26 @@ pub fn vulndb(command: VulndbCommand) -> anyhow::Result<u8> {
                 );
             }
             Ok(if report.errors.is_empty() { EXIT_OK } else { EXIT_PARTIAL })
+        }
+        VulndbCommand::Cpes { db, json } => {
+            let devices = output::open_existing(&db)?.devices()?;
+            let vdb = SqliteVulnDb::open(&db)?;
+            let cpes = palisade_vulndb::matching::device_cpes(&vdb, &devices)?;
+            let all: Vec<&palisade_vulndb::matching::DeviceCpe> = cpes.values().flatten().collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(EXIT_OK);
+            }
+            let rows: Vec<[String; 4]> = all
+                .iter()
+                .map(|c| {
+                    let device = devices.iter().find(|d| d.id == c.device_id).map_or_else(|| c.device_id.to_string(), device_label);
+                    [device, c.cpe.clone(), format!("{} {:.2}", c.matched_by, c.confidence), c.title.clone().unwrap_or_default()]
+                })
+                .collect();
+            output::print_table(&["DEVICE", "CPE", "MATCHED", "TITLE"], &rows);
+            println!("{} CPE names for {} devices", all.len(), cpes.values().filter(|l| !l.is_empty()).count());
+            Ok(EXIT_OK)
         }
         VulndbCommand::Status { db } => {
             let vdb = SqliteVulnDb::open(&db)?;

@@ -46,6 +46,12 @@ fn import_match_recommend_score_and_report() {
     assert_eq!(first["kev"]["date_added"], "2099-01-20");
     assert_eq!(first["basis"][0]["facts"].as_array().map(|f| f.iter().any(|f| f["value"] == "V3.2.7")), Some(true));
 
+    let cpes = json(&["vulndb", "cpes", "--json"], &db);
+    assert!(
+        cpes.as_array().is_some_and(|c| c.iter().any(|c| c["cpe"] == "cpe:2.3:o:siemens:6es7315-2eh14-0ab0_firmware:3.2.7:*:*:*:*:*:*:*")),
+        "{cpes}"
+    );
+
     let recs = json(&["recommendations", "--json"], &db);
     assert_eq!(recs["site"][0]["kind"], "known-exploited");
     assert!(recs["devices"].as_object().is_some_and(|d| !d.is_empty()));

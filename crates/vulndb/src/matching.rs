@@ -472,19 +472,24 @@ fn assign(out: &mut BTreeMap<i64, Vec<VulnMatch>>, ids: &[i64], matches: &[VulnM
     }
 }
 
-/// Matches identities (no cache); one list of matches per identity, in order.
-pub fn match_identities(store: &dyn VulnStore, identities: &[&DeviceIdentity]) -> Result<Vec<Vec<VulnMatch>>, VulnError> {
-    let matchers: Vec<Matcher<'_>> = identities
+fn matchers<'a>(identities: &[&'a DeviceIdentity]) -> Vec<Matcher<'a>> {
+    identities
         .iter()
         .map(|identity| Matcher {
             identity,
             product: identity.product_identity(),
             vendor_factor: if identity.vendor_from_oui() { OUI_VENDOR_FACTOR } else { 1.0 },
         })
-        .collect();
-    let all_keys: BTreeSet<String> = matchers.iter().flat_map(|m| m.product.vendor_keys.iter().cloned()).collect();
-    // NVD: product names of the vendors, matched per identity.
-    let candidates = store.products_of_vendors(&all_keys)?;
+        .collect()
+}
+
+/// The CPE products of the identities' vendors, and per identity how each product that names it matched.
+fn cpe_levels(
+    store: &dyn VulnStore,
+    matchers: &[Matcher<'_>],
+    all_keys: &BTreeSet<String>,
+) -> Result<(Vec<CpeProduct>, Vec<BTreeMap<i64, ProductLevel>>), VulnError> {
+    let candidates = store.products_of_vendors(all_keys)?;
     // Each product's vendor keys once, and the products of each key.
     let candidate_keys: Vec<BTreeSet<String>> = candidates.iter().map(|p| vendor_keys(&p.vendor)).collect();
     let mut by_vendor: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -494,7 +499,7 @@ pub fn match_identities(store: &dyn VulnStore, identities: &[&DeviceIdentity]) -
         }
     }
     let mut levels: Vec<BTreeMap<i64, ProductLevel>> = Vec::with_capacity(matchers.len());
-    for m in &matchers {
+    for m in matchers {
         let mut mine = BTreeMap::new();
         let mine_idx: BTreeSet<usize> = m.product.vendor_keys.iter().filter_map(|k| by_vendor.get(k.as_str())).flatten().copied().collect();
         for i in mine_idx {
@@ -507,6 +512,88 @@ pub fn match_identities(store: &dyn VulnStore, identities: &[&DeviceIdentity]) -
         }
         levels.push(mine);
     }
+    Ok((candidates, levels))
+}
+
+/// A CPE name that describes a device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceCpe {
+    /// Device id.
+    pub device_id: i64,
+    /// The CPE 2.3 name, with the device's firmware as version for firmware and software.
+    pub cpe: String,
+    /// Dictionary title, when the dictionary was imported.
+    pub title: Option<String>,
+    /// How the product name was matched.
+    pub matched_by: String,
+    /// Confidence, 0–1.
+    pub confidence: f64,
+    /// The facts it rests on.
+    pub facts: Vec<FactRef>,
+}
+
+/// A version as a CPE version field: lower case, leading `v` dropped, CPE's special characters escaped.
+fn cpe_version(version: &str) -> String {
+    let v = version.trim();
+    let v = v.strip_prefix(['v', 'V']).filter(|r| r.starts_with(|c: char| c.is_ascii_digit())).unwrap_or(v);
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars().flat_map(char::to_lowercase) {
+        match c {
+            ' ' => out.push('_'),
+            c if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') => out.push(c),
+            c => {
+                out.push('\\');
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The CPE names (of the imported CPE products) that describe each device, best first.
+pub fn device_cpes(store: &dyn VulnStore, devices: &[Device]) -> Result<BTreeMap<i64, Vec<DeviceCpe>>, VulnError> {
+    let identities: Vec<(i64, DeviceIdentity)> =
+        devices.iter().map(|d| (d.id, DeviceIdentity::of(d))).filter(|(_, i)| !i.is_empty()).collect();
+    let refs: Vec<&DeviceIdentity> = identities.iter().map(|(_, i)| i).collect();
+    let matchers = matchers(&refs);
+    let all_keys: BTreeSet<String> = matchers.iter().flat_map(|m| m.product.vendor_keys.iter().cloned()).collect();
+    let (candidates, levels) = cpe_levels(store, &matchers, &all_keys)?;
+    let products: BTreeMap<i64, &CpeProduct> = candidates.iter().map(|p| (p.id, p)).collect();
+    let mut out = BTreeMap::new();
+    for ((id, identity), (m, lv)) in identities.iter().zip(matchers.iter().zip(&levels)) {
+        let mut list: Vec<DeviceCpe> = lv
+            .iter()
+            .filter_map(|(pid, level)| {
+                let p = products.get(pid)?;
+                let firmware = identity.firmware.as_ref().map(|f| cpe_version(&f.value));
+                let version = match (p.part.as_str(), &firmware) {
+                    ("h", _) => "-".to_string(),
+                    (_, Some(v)) => v.clone(),
+                    (_, None) => "*".to_string(),
+                };
+                let versioned = p.part != "h" && firmware.is_some();
+                let known = if versioned || p.part == "h" { InRange::Yes } else { InRange::Unknown };
+                Some(DeviceCpe {
+                    device_id: *id,
+                    cpe: format!("cpe:2.3:{}:{}:{}:{version}:*:*:*:*:*:*:*", p.part, p.vendor, p.product),
+                    title: p.title.clone(),
+                    matched_by: level.as_str().into(),
+                    confidence: round2(m.confidence(*level, known)),
+                    facts: m.facts_for(*level, versioned),
+                })
+            })
+            .collect();
+        list.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then_with(|| a.cpe.cmp(&b.cpe)));
+        out.insert(*id, list);
+    }
+    Ok(out)
+}
+
+/// Matches identities (no cache); one list of matches per identity, in order.
+pub fn match_identities(store: &dyn VulnStore, identities: &[&DeviceIdentity]) -> Result<Vec<Vec<VulnMatch>>, VulnError> {
+    let matchers = matchers(identities);
+    let all_keys: BTreeSet<String> = matchers.iter().flat_map(|m| m.product.vendor_keys.iter().cloned()).collect();
+    let (candidates, levels) = cpe_levels(store, &matchers, &all_keys)?;
     let matched: BTreeSet<i64> = levels.iter().flat_map(|l| l.keys().copied()).collect();
     let rows = if matched.is_empty() { Vec::new() } else { store.configurations_naming(&matched)? };
     let cve_rows: BTreeSet<i64> = rows.iter().map(|r| r.cve).collect();

@@ -148,3 +148,25 @@ fn matches_are_cached_and_redone_when_facts_or_data_change() {
     assert_eq!(cves(&redone, id), ["CVE-2099-2001", "CVE-2099-2101"]);
     assert_eq!(db.status().expect("status").cves, 25 + 3 + 3 + 1 + 2);
 }
+
+#[test]
+fn devices_map_to_cpe_names_with_their_firmware() {
+    let Some((devices, _)) = capture("s7comm/icsnpp_s7comm_snap7_s300.pcap") else { return };
+    let (_dir, db) = imported_db();
+    let cpes = palisade_vulndb::matching::device_cpes(&db, &devices).expect("cpes");
+    let plc = by_ip(&devices, "134.217.61.211").id;
+    let names: Vec<(&str, &str, f64)> = cpes[&plc].iter().map(|c| (c.cpe.as_str(), c.matched_by.as_str(), c.confidence)).collect();
+    assert_eq!(
+        names,
+        [
+            ("cpe:2.3:h:siemens:6es7315-2eh14-0ab0:-:*:*:*:*:*:*:*", "order number", 0.95),
+            ("cpe:2.3:o:siemens:6es7315-2eh14-0ab0_firmware:3.2.7:*:*:*:*:*:*:*", "order number", 0.95),
+            ("cpe:2.3:h:siemens:simatic_s7-300_cpu_315-2_pn\\/dp:-:*:*:*:*:*:*:*", "model", 0.9),
+            ("cpe:2.3:o:siemens:simatic_s7-300_cpu_315-2_pn\\/dp_firmware:3.2.7:*:*:*:*:*:*:*", "model", 0.9),
+            ("cpe:2.3:o:siemens:simatic_s7-300_cpu_firmware:3.2.7:*:*:*:*:*:*:*", "product line", 0.5),
+        ]
+    );
+    let firmware = cpes[&plc].iter().find(|c| c.cpe.contains("pn\\/dp_firmware")).expect("firmware cpe");
+    assert_eq!(firmware.title.as_deref(), Some("Siemens SIMATIC S7-300 CPU 315-2 PN/DP Firmware"));
+    assert!(firmware.facts.iter().any(|f| f.value == "V3.2.7"));
+}
