@@ -483,12 +483,15 @@ fn matchers<'a>(identities: &[&'a DeviceIdentity]) -> Vec<Matcher<'a>> {
         .collect()
 }
 
+/// How each CPE product (by row id) that names an identity matched.
+type ProductLevels = BTreeMap<i64, ProductLevel>;
+
 /// The CPE products of the identities' vendors, and per identity how each product that names it matched.
 fn cpe_levels(
     store: &dyn VulnStore,
     matchers: &[Matcher<'_>],
     all_keys: &BTreeSet<String>,
-) -> Result<(Vec<CpeProduct>, Vec<BTreeMap<i64, ProductLevel>>), VulnError> {
+) -> Result<(Vec<CpeProduct>, Vec<ProductLevels>), VulnError> {
     let candidates = store.products_of_vendors(all_keys)?;
     // Each product's vendor keys once, and the products of each key.
     let candidate_keys: Vec<BTreeSet<String>> = candidates.iter().map(|p| vendor_keys(&p.vendor)).collect();
@@ -498,7 +501,7 @@ fn cpe_levels(
             by_vendor.entry(k.as_str()).or_default().push(i);
         }
     }
-    let mut levels: Vec<BTreeMap<i64, ProductLevel>> = Vec::with_capacity(matchers.len());
+    let mut levels: Vec<ProductLevels> = Vec::with_capacity(matchers.len());
     for m in matchers {
         let mut mine = BTreeMap::new();
         let mine_idx: BTreeSet<usize> = m.product.vendor_keys.iter().filter_map(|k| by_vendor.get(k.as_str())).flatten().copied().collect();
