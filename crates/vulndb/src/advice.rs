@@ -222,14 +222,7 @@ impl Builder<'_> {
                 }
             }
             if e.record_type == "operation" && e.protocol == Protocol::Smb && e.target.as_deref() == Some("smb1") {
-                self.add(
-                    server,
-                    "smbv1",
-                    "high",
-                    format!("{} serves SMBv1", device_label(server)),
-                    "Disable SMBv1 on the server and its clients (it is what WannaCry-like worms spread through).".into(),
-                    vec![ev(server.id)],
-                );
+                self.smbv1(server, ev(server.id));
             }
             if e.record_type == "operation" && PROGRAMMING.contains(&e.kind.as_str()) {
                 let engineering = client.is_some_and(|c| c.device_type == DeviceType::EngineeringWorkstation && !is_it(c.device_type));
@@ -269,17 +262,13 @@ impl Builder<'_> {
                     );
                 }
                 if f.field == IdentityField::Service && v == "smbv1" {
-                    self.add(
+                    self.smbv1(
                         d,
-                        "smbv1",
-                        "high",
-                        format!("{} serves SMBv1", device_label(d)),
-                        "Disable SMBv1 on the server and its clients (it is what WannaCry-like worms spread through).".into(),
-                        vec![Evidence {
+                        Evidence {
                             kind: "fact".into(),
                             device_id: Some(d.id),
                             detail: format!("{}: {} (from {})", f.field, f.value, f.source),
-                        }],
+                        },
                     );
                 }
             }
@@ -319,22 +308,35 @@ impl Builder<'_> {
         }
     }
 
+    /// A device of levels 0–2 that reached the internet.
+    fn internet(&mut self, d: &Device, detail: String) {
+        self.add(
+            d,
+            "internet-from-control-levels",
+            "critical",
+            format!("{} (Purdue level {}) talks to the internet", device_label(d), level(d).unwrap_or(0)),
+            "Block internet access from levels 0–2 at the firewall; route updates through a DMZ relay.".into(),
+            vec![Evidence { kind: "connection".into(), device_id: Some(d.id), detail }],
+        );
+    }
+
+    /// A device that serves SMBv1.
+    fn smbv1(&mut self, d: &Device, evidence: Evidence) {
+        self.add(
+            d,
+            "smbv1",
+            "high",
+            format!("{} serves SMBv1", device_label(d)),
+            "Disable SMBv1 on the server and its clients (it is what WannaCry-like worms spread through).".into(),
+            vec![evidence],
+        );
+    }
+
     fn connections(&mut self) {
         let site = self.site;
         for d in site.devices.iter().filter(|d| level(d).is_some_and(|l| l <= 2)) {
             for ip in d.ips.iter().filter(|ip| site.internet_hosts.contains(ip)) {
-                self.add(
-                    d,
-                    "internet-from-control-levels",
-                    "critical",
-                    format!("{} (Purdue level {}) talks to the internet", device_label(d), level(d).unwrap_or(0)),
-                    "Block internet access from levels 0–2 at the firewall; route updates through a DMZ relay.".into(),
-                    vec![Evidence {
-                        kind: "connection".into(),
-                        device_id: Some(d.id),
-                        detail: format!("{ip} reached the internet (baseline)"),
-                    }],
-                );
+                self.internet(d, format!("{ip} reached the internet (baseline)"));
             }
         }
         for c in &site.connections {
@@ -346,18 +348,7 @@ impl Builder<'_> {
                 if let Some(d) = local.filter(|d| level(d).is_some_and(|l| l <= 2)) {
                     // A public address that is a device of the site (claimed on the segment) is not the internet.
                     if is_public(remote) && site.device_of(remote).is_none() {
-                        self.add(
-                            d,
-                            "internet-from-control-levels",
-                            "critical",
-                            format!("{} (Purdue level {}) talks to the internet", device_label(d), level(d).unwrap_or(0)),
-                            "Block internet access from levels 0–2 at the firewall; route updates through a DMZ relay.".into(),
-                            vec![Evidence {
-                                kind: "connection".into(),
-                                device_id: Some(d.id),
-                                detail: format!("{} → {} over {proto} ({})", c.client, c.server, c.seen_in),
-                            }],
-                        );
+                        self.internet(d, format!("{} → {} over {proto} ({})", c.client, c.server, c.seen_in));
                     }
                 }
             }
