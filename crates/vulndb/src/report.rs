@@ -50,6 +50,11 @@ th { background: #f3f5f9; font-weight: 600; } tr { break-inside: avoid; page-bre
 @media print { body { padding: 0; } h2 { break-after: avoid; page-break-after: avoid; } .pagebreak { break-before: page; page-break-before: always; } }
 "#;
 
+/// Most device rows a risk report lists (the rest are in `palisade risk --json`).
+const MAX_ROWS: usize = 300;
+/// Most devices a vulnerability report details.
+const MAX_DEVICES: usize = 200;
+
 fn color(level: &str) -> &'static str {
     match level {
         "critical" => "#b3261e",
@@ -240,7 +245,7 @@ pub fn risk_report(site: &SiteData, recs: &Recommendations, risk: &SiteRisk, gen
         b.push_str("</div>");
     }
     b.push_str("<h2 class=\"pagebreak\">Device risk</h2><table><tr><th>Device</th><th>Type</th><th>Score</th><th>Parts</th></tr>");
-    for d in &risk.devices {
+    for d in risk.devices.iter().take(MAX_ROWS) {
         let parts: Vec<String> = d
             .parts
             .iter()
@@ -265,6 +270,13 @@ pub fn risk_report(site: &SiteData, recs: &Recommendations, risk: &SiteRisk, gen
         );
     }
     b.push_str("</table>");
+    if risk.devices.len() > MAX_ROWS {
+        let _ = write!(
+            b,
+            "<p class=\"muted\">… and {} lower-risk devices; `palisade risk --json` lists them all.</p>",
+            risk.devices.len() - MAX_ROWS
+        );
+    }
     if !notes.is_empty() {
         b.push_str("<h2>Limits of this assessment</h2><ul>");
         for n in notes {
@@ -309,7 +321,12 @@ pub fn vulnerability_report(site: &SiteData, generated: &str, notes: &[String]) 
     if all.is_empty() {
         b.push_str("<p class=\"muted\">No device matched the imported vulnerability data.</p>");
     }
-    for (id, list) in site.vulns.iter().filter(|(_, v)| !v.is_empty()) {
+    // The most exposed devices first: worst score, then most matches.
+    let mut listed: Vec<(&i64, &Vec<VulnMatch>)> = site.vulns.iter().filter(|(_, v)| !v.is_empty()).collect();
+    let worst = |v: &[VulnMatch]| v.iter().map(VulnMatch::score).fold(0.0, f64::max);
+    listed.sort_by(|a, b| worst(b.1).total_cmp(&worst(a.1)).then(b.1.len().cmp(&a.1.len())).then(a.0.cmp(b.0)));
+    let more = listed.len().saturating_sub(MAX_DEVICES);
+    for (id, list) in listed.into_iter().take(MAX_DEVICES) {
         let label = site.device(*id).map_or_else(|| format!("#{id}"), device_label);
         let firmware = site.device(*id).and_then(|d| d.firmware.clone()).unwrap_or_else(|| "unknown".into());
         let _ = write!(
@@ -351,6 +368,9 @@ pub fn vulnerability_report(site: &SiteData, generated: &str, notes: &[String]) 
             );
         }
         b.push_str("</table>");
+    }
+    if more > 0 {
+        let _ = write!(b, "<p class=\"muted\">… and {more} more affected devices; `palisade vulns --json` lists them all.</p>");
     }
     if !notes.is_empty() {
         b.push_str("<h2>Limits of this report</h2><ul>");

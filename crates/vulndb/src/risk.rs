@@ -163,7 +163,7 @@ pub fn device_risk(site: &SiteData, d: &Device, recs: &Recommendations) -> Devic
     // Open alerts about the device.
     let mut a = 0.0;
     let mut alerts = Vec::new();
-    for al in site.alerts.iter().filter(|al| [al.src_ip, al.dst_ip].iter().flatten().any(|ip| d.ips.contains(ip))) {
+    for al in site.alerts_of(d) {
         let points = match al.severity.as_str() {
             "critical" => 15.0,
             "high" => 8.0,
@@ -221,12 +221,7 @@ fn entry_reason(site: &SiteData, d: &Device) -> Option<String> {
     if d.ips.iter().any(|ip| is_public(*ip)) {
         return Some("has a public address".into());
     }
-    let outside = |ip: std::net::IpAddr| is_public(ip) && site.device_of(ip).is_none();
-    let internet = site
-        .connections
-        .iter()
-        .any(|c| (d.ips.contains(&c.client) && outside(c.server)) || (d.ips.contains(&c.server) && outside(c.client)));
-    if internet || d.ips.iter().any(|ip| site.internet_hosts.contains(ip)) {
+    if site.talks_to_internet(d) {
         return Some("talks to the internet".into());
     }
     if d.protocols.iter().any(|p| matches!(p, Protocol::Rdp | Protocol::Vnc)) {

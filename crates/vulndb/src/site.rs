@@ -5,7 +5,7 @@ use crate::matching::VulnMatch;
 use palisade_engine::{Device, EventRecord, ExternalEndpoint};
 use palisade_model::{is_local_ip, DeviceType, Protocol};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 /// One observed conversation direction: `client` reached `server`.
@@ -59,6 +59,25 @@ pub struct SiteData {
     pub served: BTreeSet<(IpAddr, Protocol)>,
     /// Vulnerabilities per device id.
     pub vulns: BTreeMap<i64, Vec<VulnMatch>>,
+    /// Lookups built on first use (see [`SiteData::reindex`]); leave it at its default.
+    pub lookups: Lookups,
+}
+
+/// The lookups of a site, built on first use.
+#[derive(Clone, Debug, Default)]
+pub struct Lookups(std::sync::OnceLock<SiteIndex>);
+
+/// Lookups over a site's devices, alerts and connections.
+#[derive(Clone, Debug, Default)]
+struct SiteIndex {
+    /// Device position by IP.
+    by_ip: HashMap<IpAddr, usize>,
+    /// Device position by id.
+    by_id: HashMap<i64, usize>,
+    /// Alert positions by source or destination IP.
+    alerts_by_ip: HashMap<IpAddr, Vec<usize>>,
+    /// Addresses seen talking with an internet address that is not a site device.
+    talks_outside: HashSet<IpAddr>,
 }
 
 impl SiteData {
@@ -74,16 +93,68 @@ impl SiteData {
             }
         }
         self.connections.sort();
+        self.reindex();
+    }
+
+    /// Drops the lookups, so they are built again from the current devices,
+    /// alerts and connections (call it after changing them once a lookup ran).
+    pub fn reindex(&mut self) {
+        self.lookups = Lookups::default();
+    }
+
+    fn index(&self) -> &SiteIndex {
+        self.lookups.0.get_or_init(|| {
+            let mut index = SiteIndex::default();
+            for (i, d) in self.devices.iter().enumerate() {
+                index.by_id.insert(d.id, i);
+                for ip in &d.ips {
+                    index.by_ip.entry(*ip).or_insert(i);
+                }
+            }
+            for (i, a) in self.alerts.iter().enumerate() {
+                let mut ends: Vec<IpAddr> = [a.src_ip, a.dst_ip].into_iter().flatten().collect();
+                ends.dedup();
+                for ip in ends {
+                    index.alerts_by_ip.entry(ip).or_default().push(i);
+                }
+            }
+            let outside = |ip: IpAddr| is_public(ip) && !index.by_ip.contains_key(&ip);
+            let talks: Vec<IpAddr> = self
+                .connections
+                .iter()
+                .flat_map(|c| [(c.client, c.server), (c.server, c.client)])
+                .filter(|(_, peer)| outside(*peer))
+                .map(|(me, _)| me)
+                .collect();
+            index.talks_outside.extend(talks);
+            index
+        })
     }
 
     /// The device that has an IP address.
     pub fn device_of(&self, ip: IpAddr) -> Option<&Device> {
-        self.devices.iter().find(|d| d.ips.contains(&ip))
+        self.index().by_ip.get(&ip).and_then(|i| self.devices.get(*i))
     }
 
     /// The device with an id.
     pub fn device(&self, id: i64) -> Option<&Device> {
-        self.devices.iter().find(|d| d.id == id)
+        self.index().by_id.get(&id).and_then(|i| self.devices.get(*i))
+    }
+
+    /// The open alerts about a device (as source or destination).
+    pub fn alerts_of(&self, d: &Device) -> Vec<&OpenAlert> {
+        let index = self.index();
+        let mut positions: Vec<usize> = d.ips.iter().filter_map(|ip| index.alerts_by_ip.get(ip)).flatten().copied().collect();
+        positions.sort_unstable();
+        positions.dedup();
+        positions.into_iter().filter_map(|i| self.alerts.get(i)).collect()
+    }
+
+    /// True when the device was seen talking with the internet (a public
+    /// address that is not a device of the site), in the connections or the baseline.
+    pub fn talks_to_internet(&self, d: &Device) -> bool {
+        let index = self.index();
+        d.ips.iter().any(|ip| index.talks_outside.contains(ip) || self.internet_hosts.contains(ip))
     }
 }
 
