@@ -246,19 +246,34 @@ impl Detector {
             }
             return;
         }
-        let Some(item) = self.baseline.get(&key).filter(|i| i.learned) else { return };
-        let Some(category) = exceeds(item, bytes, packets) else { return };
-        let (peak_bytes, peak_packets) = (item.peak_bytes, item.peak_packets);
+        // Before the learning traffic has settled, the learned peak may still
+        // grow: a large minute waits and is judged against the final peak.
+        let judged_later = !self.is_settled() && (bytes > SPIKE_MIN_BYTES || packets > SPIKE_MIN_PACKETS);
+        let item = self.baseline.get(&key).filter(|i| i.learned).copied();
+        let category = match item.and_then(|i| exceeds(&i, bytes, packets)) {
+            Some(category) => category,
+            None if judged_later => {
+                let size = bytes.checked_div(packets).unwrap_or(0);
+                if size <= FLOOD_PACKET_SIZE {
+                    AlertCategory::DosFlood
+                } else {
+                    AlertCategory::ExcessiveTraffic
+                }
+            }
+            None => return,
+        };
+        let (peak_bytes, peak_packets) = item.map_or((0, 0), |i| (i.peak_bytes, i.peak_packets));
         let (src, dst) = (who(&c.client), who(&c.server));
+        let peak = |value: u64| if item.is_some() { format!("the learned peak is {value}") } else { "far above the learned peak".into() };
         let (title, description) = if category == AlertCategory::DosFlood {
             (
                 format!("Flood of {p} requests from {src} to {dst}"),
-                format!("{src} and {dst} exchanged {packets} {p} packets in a minute; the learned peak is {peak_packets}."),
+                format!("{src} and {dst} exchanged {packets} {p} packets in a minute; {}.", peak(peak_packets)),
             )
         } else {
             (
                 format!("{p} traffic spike between {src} and {dst}"),
-                format!("{src} and {dst} exchanged {bytes} bytes of {p} in a minute; the learned peak is {peak_bytes}."),
+                format!("{src} and {dst} exchanged {bytes} bytes of {p} in a minute; {}.", peak(peak_bytes)),
             )
         };
         let mut d = draft(category, c.first_seen, &c.client, &c.server, Some(p), title, description);

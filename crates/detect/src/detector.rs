@@ -234,6 +234,11 @@ impl Detector {
         self.clock.learning(ts, &[a, b])
     }
 
+    /// True once no more learning traffic can arrive late.
+    pub(crate) fn is_settled(&self) -> bool {
+        self.settled
+    }
+
     /// Reports a finding with the evidence of the current event. During
     /// learning only malware and critical operational findings pass;
     /// exclusions drop what they cover; findings that depend on the

@@ -12,7 +12,7 @@ use crate::Timestamp;
 
 /// How many packet locations a mark carries (the first packets of the flow
 /// and its most recent ones).
-pub const EVIDENCE_PACKETS: usize = 8;
+pub const EVIDENCE_PACKETS: usize = 12;
 
 /// Where one captured packet is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

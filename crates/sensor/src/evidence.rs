@@ -202,7 +202,7 @@ mod tests {
         }
         let mut seen = Vec::new();
         f.each(|p| seen.push(p.offset));
-        assert_eq!(seen, [0, 1, 2, 15, 16, 17, 18, 19]);
+        assert_eq!(seen, [0, 1, 2, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
         let mut short = FlowPackets::new(7);
         for i in 0..5 {
             short.record(&at(i));
