@@ -24,6 +24,8 @@ pub struct IpPacket<'a> {
     pub dst: IpAddr,
     /// TTL or hop limit.
     pub ttl: u8,
+    /// IPv4 don't-fragment bit (always false for IPv6, which has none).
+    pub dont_fragment: bool,
     /// Upper-layer protocol number (after IPv6 extension headers).
     pub protocol: u8,
     /// Set when this packet is a fragment of a larger datagram.
@@ -79,6 +81,7 @@ fn decode_v4<const TRANSPORT: bool>(data: &[u8]) -> Result<(IpPacket<'_>, Option
         src: IpAddr::V4(Ipv4Addr::from(src)),
         dst: IpAddr::V4(Ipv4Addr::from(dst)),
         ttl,
+        dont_fragment: frag & 0x4000 != 0,
         protocol,
         fragment,
         payload,
@@ -145,5 +148,14 @@ fn decode_v6<const TRANSPORT: bool>(data: &[u8]) -> Result<(IpPacket<'_>, Option
 }
 
 fn packet_v6<'a>(src: Ipv6Addr, dst: Ipv6Addr, ttl: u8, protocol: u8, fragment: Option<Fragment>, payload: &'a [u8]) -> IpPacket<'a> {
-    IpPacket { src: IpAddr::V6(src), dst: IpAddr::V6(dst), ttl, protocol, fragment, payload, transport: Transport::None }
+    IpPacket {
+        src: IpAddr::V6(src),
+        dst: IpAddr::V6(dst),
+        ttl,
+        dont_fragment: false,
+        protocol,
+        fragment,
+        payload,
+        transport: Transport::None,
+    }
 }

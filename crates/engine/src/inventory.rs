@@ -9,10 +9,14 @@
 //! are never devices; public addresses are external endpoints unless they
 //! were claimed in ARP on the local segment.
 
-use crate::observations::{FactKey, FactSeen, IpSeen, Observations, Seen};
+use crate::behaviour::{behaviours, Behaviour};
+use crate::classify::{classify, purdue_level, Evidence};
+use crate::fingerprint::{dhcp_os, tcp_os, OsFamily};
+use crate::monitored::mark_monitored;
+use crate::observations::{FactKey, FactSeen, IpSeen, Observations, Party, Seen};
 use palisade_model::{is_local_ip, DeviceType, IdentityField, MacAddr, Protocol, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 /// A MAC seen with at least this many local IPv4 addresses routes for them.
@@ -57,6 +61,9 @@ pub struct Device {
     /// Device type.
     #[serde(rename = "type")]
     pub device_type: DeviceType,
+    /// How sure the type is, in percent (0 when unknown).
+    #[serde(default)]
+    pub confidence: u8,
     /// Purdue level (0–5), when estimated.
     pub purdue_level: Option<u8>,
     /// Protocols it spoke or served.
@@ -65,8 +72,11 @@ pub struct Device {
     pub first_seen: Timestamp,
     /// Last seen (capture time).
     pub last_seen: Timestamp,
-    /// Counts towards the site's licence.
+    /// Counts towards the site's licence (a monitored device).
     pub billable: bool,
+    /// Seen within 60 days of the newest capture time in the database.
+    #[serde(default = "active_by_default")]
+    pub active: bool,
     /// Seen only through a router's MAC (its own MAC is unknown).
     pub behind_router: bool,
     /// Why the type was chosen.
@@ -76,6 +86,11 @@ pub struct Device {
     /// Keys that identify the device across analyses (`mac:…` or `ip:…`).
     #[serde(skip_serializing, default)]
     pub keys: Vec<String>,
+}
+
+/// Devices stored before `active` existed were current when stored.
+fn active_by_default() -> bool {
+    true
 }
 
 /// An internet address the site talked to.
@@ -102,63 +117,6 @@ pub struct Inventory {
     pub external: Vec<ExternalEndpoint>,
 }
 
-/// Device types that roles reported by protocols point to, strongest first:
-/// what a device answers as beats what it asks as.
-const ROLE_TYPES: &[(&str, DeviceType)] = &[
-    ("plc", DeviceType::Plc),
-    ("controller", DeviceType::Plc),
-    ("rtu", DeviceType::Rtu),
-    ("outstation", DeviceType::Rtu),
-    ("controlled-station", DeviceType::Rtu),
-    ("ied", DeviceType::Ied),
-    ("io-adapter", DeviceType::IoAdapter),
-    ("io-device", DeviceType::IoAdapter),
-    ("building-controller", DeviceType::BuildingController),
-    ("switch", DeviceType::Switch),
-    ("router", DeviceType::Router),
-    ("wireless-ap", DeviceType::WirelessAp),
-    ("phone", DeviceType::Phone),
-    ("printer", DeviceType::Printer),
-    ("camera", DeviceType::Camera),
-    ("hmi", DeviceType::Hmi),
-    ("engineering-workstation", DeviceType::EngineeringWorkstation),
-    ("io-controller", DeviceType::Plc),
-    ("ethercat-master", DeviceType::Plc),
-    ("scada-client", DeviceType::ScadaServer),
-    ("domain-controller", DeviceType::Server),
-    ("dns-server", DeviceType::Server),
-    ("opcua-server", DeviceType::Server),
-    ("gateway", DeviceType::Iot),
-];
-
-/// The device type that the strongest role fact points to, with the facts
-/// that led to it.
-fn classify_by_role(facts: &[SourcedFact]) -> (DeviceType, Vec<String>) {
-    let roles: Vec<&SourcedFact> = facts.iter().filter(|f| f.field == IdentityField::Role).collect();
-    for (role, device_type) in ROLE_TYPES {
-        let backing: Vec<String> =
-            roles.iter().filter(|f| f.value == *role).map(|f| format!("{} says role {}", f.source, f.value)).collect();
-        if !backing.is_empty() {
-            return (*device_type, backing);
-        }
-    }
-    (DeviceType::Unknown, Vec::new())
-}
-
-/// The Purdue level usual for a device type (0: process, 1: control,
-/// 2: supervision, 3: site operations, 4: enterprise).
-fn purdue_level(device_type: DeviceType) -> Option<u8> {
-    use DeviceType::*;
-    match device_type {
-        IoAdapter => Some(0),
-        Plc | Rtu | Ied | BuildingController => Some(1),
-        Hmi | EngineeringWorkstation | ScadaServer => Some(2),
-        Historian => Some(3),
-        Workstation | Printer | Phone | Server => Some(4),
-        _ => None,
-    }
-}
-
 /// Widens an optional span by another.
 fn widen(seen: &mut Option<Seen>, s: Seen) {
     match seen.as_mut() {
@@ -178,11 +136,42 @@ fn source_rank(source: &str) -> u8 {
     }
 }
 
+/// The OS facts that the device's TCP and DHCP fingerprints point to,
+/// attributed to the protocol of the fingerprint (port-scan probes name no OS).
+fn derived_os_facts(facts: &[SourcedFact]) -> Vec<SourcedFact> {
+    let mut out: Vec<SourcedFact> = Vec::new();
+    for f in facts {
+        let found = match f.field {
+            IdentityField::TcpFingerprint => tcp_os(&f.value),
+            IdentityField::DhcpFingerprint => dhcp_os(&f.value),
+            _ => None,
+        };
+        let Some(m) = found.filter(|m| m.family != OsFamily::Scanner) else { continue };
+        match out.iter_mut().find(|o| o.value == m.os && o.source == f.source) {
+            Some(o) => {
+                o.first_seen = o.first_seen.min(f.first_seen);
+                o.last_seen = o.last_seen.max(f.last_seen);
+            }
+            None => out.push(SourcedFact {
+                field: IdentityField::Os,
+                value: m.os.clone(),
+                source: f.source.clone(),
+                first_seen: f.first_seen,
+                last_seen: f.last_seen,
+            }),
+        }
+    }
+    out.retain(|o| !facts.iter().any(|f| f.field == IdentityField::Os && f.value == o.value && f.source == o.source));
+    out
+}
+
 struct Builder<'a> {
     obs: &'a Observations,
     routers: BTreeSet<MacAddr>,
     /// For each kept IP, the MACs it was seen with.
     ip_macs: BTreeMap<IpAddr, BTreeSet<MacAddr>>,
+    /// MACs seen with more than one internet address (routers in front of the internet).
+    internet_gateways: BTreeSet<MacAddr>,
 }
 
 /// Builds the inventory from observations.
@@ -226,21 +215,79 @@ pub fn build_inventory(obs: &Observations) -> Inventory {
         }
     }
     routers.extend(forwards.into_iter().filter(|(m, n)| *n >= 2 || claims_own.contains(m)).map(|(m, _)| m));
-    // A MAC that carries the same remote addresses as a router (without
-    // claiming them in ARP) is that router's physical interface.
-    let shares_with_router: BTreeSet<MacAddr> = ip_macs
-        .iter()
-        .filter(|(_, macs)| macs.iter().any(|m| routers.contains(m)))
-        .flat_map(|(ip, macs)| {
-            let arp = obs.ips.get(ip).map(|s| &s.arp_macs);
-            macs.iter().filter(move |m| !arp.is_some_and(|a| a.contains(m))).copied()
-        })
-        .collect();
-    routers.extend(shares_with_router);
-    let builder = Builder { obs, routers, ip_macs };
-    let mut devices = builder.devices();
-    devices.sort_by(|a, b| a.keys.cmp(&b.keys));
+    // A MAC that carries several of the same remote addresses as a router
+    // (without claiming them in ARP) is that router's physical interface; a
+    // host seen with its one address both directly and through a router is not.
+    let mut shared: BTreeMap<MacAddr, usize> = BTreeMap::new();
+    for (ip, macs) in ip_macs.iter().filter(|(_, macs)| macs.iter().any(|m| routers.contains(m))) {
+        let arp = obs.ips.get(ip).map(|s| &s.arp_macs);
+        for m in macs.iter().filter(|m| !routers.contains(m) && !arp.is_some_and(|a| a.contains(m))) {
+            *shared.entry(*m).or_default() += 1;
+        }
+    }
+    routers.extend(shared.into_iter().filter(|(_, n)| *n >= 2).map(|(m, _)| m));
+    let mut public_ips: BTreeMap<MacAddr, usize> = BTreeMap::new();
+    for (ip, mac) in obs.pairs.keys().filter(|(ip, _)| !is_local_ip(*ip)) {
+        if !ip_macs.contains_key(ip) {
+            *public_ips.entry(*mac).or_default() += 1;
+        }
+    }
+    let internet_gateways = public_ips.into_iter().filter(|(_, n)| *n > 1).map(|(m, _)| m).collect();
+    let builder = Builder { obs, routers, ip_macs, internet_gateways };
+    let mut built = builder.devices();
+    built.sort_by(|a, b| a.0.keys.cmp(&b.0.keys));
+    let (mut devices, router_flags): (Vec<Device>, Vec<bool>) = built.into_iter().unzip();
+    classify_devices(obs, &mut devices, &router_flags);
+    mark_monitored(&mut devices, newest_time(obs));
     Inventory { devices, external: builder.external() }
+}
+
+/// The newest capture time in the observations.
+fn newest_time(obs: &Observations) -> Timestamp {
+    let macs = obs.macs.values().map(|m| m.seen.last);
+    let ips = obs.ips.values().map(|i| i.seen.last);
+    macs.chain(ips).max().unwrap_or(Timestamp(0))
+}
+
+/// Gives every device its type, confidence, reasons and Purdue level from
+/// its facts and behaviour. Rules about peers (an NVR talks to cameras, an
+/// engineering workstation to controllers) use the types of a first pass.
+fn classify_devices(obs: &Observations, devices: &mut [Device], routers: &[bool]) {
+    let mut owner: HashMap<Party, usize> = HashMap::new();
+    for (i, d) in devices.iter().enumerate() {
+        owner.extend(d.ips.iter().map(|ip| (Party::Ip(*ip), i)));
+        if !d.behind_router {
+            owner.extend(d.macs.iter().map(|m| (Party::Mac(*m), i)));
+        }
+    }
+    let behaviour = behaviours(devices.len(), obs.links.iter(), |p| owner.get(p).copied());
+    let nothing = Behaviour::default();
+    let mut types: Vec<DeviceType> = Vec::new();
+    let mut results = Vec::new();
+    for _pass in 0..2 {
+        results = devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let e = Evidence {
+                    facts: &d.facts,
+                    behaviour: behaviour.get(i).unwrap_or(&nothing),
+                    router: routers.get(i).copied().unwrap_or(false),
+                    peer_types: &types,
+                };
+                let c = classify(&e);
+                let level = purdue_level(c.device_type, &e);
+                (c, level)
+            })
+            .collect::<Vec<_>>();
+        types = results.iter().map(|(c, _)| c.device_type).collect();
+    }
+    for (d, (c, level)) in devices.iter_mut().zip(results) {
+        d.device_type = c.device_type;
+        d.confidence = c.confidence;
+        d.classification_reasons = c.reasons;
+        d.purdue_level = level;
+    }
 }
 
 impl Builder<'_> {
@@ -254,14 +301,14 @@ impl Builder<'_> {
             .collect()
     }
 
-    fn devices(&self) -> Vec<Device> {
+    fn devices(&self) -> Vec<(Device, bool)> {
         let mut devices = Vec::new();
         let mut placed: BTreeSet<IpAddr> = BTreeSet::new();
         for mac in self.obs.macs.keys().copied().filter(|m| m.is_unicast()) {
             let ips = self.own_ips(mac);
             placed.extend(ips.iter().copied());
             let router = self.routers.contains(&mac);
-            devices.push(self.device(vec![mac], ips, false, router));
+            devices.push((self.device(vec![mac], ips, false, router), router));
         }
         for (ip, macs) in &self.ip_macs {
             if placed.contains(ip) {
@@ -270,7 +317,7 @@ impl Builder<'_> {
             // Only seen through routers (or on a link without MACs).
             let via: Vec<MacAddr> = macs.iter().copied().collect();
             let behind = !via.is_empty();
-            devices.push(self.device(via, vec![*ip], behind, false));
+            devices.push((self.device(via, vec![*ip], behind, false), false));
         }
         devices
     }
@@ -302,6 +349,8 @@ impl Builder<'_> {
         }
         let seen = seen.unwrap_or(Seen::new(Timestamp(0), Timestamp(0), 0));
         let mut facts = self.facts_for(own_macs, &ips);
+        let derived = derived_os_facts(&facts);
+        facts.extend(derived);
         if let Some(vendor) = own_macs.iter().find_map(|m| palisade_oui::vendor(*m)) {
             facts.push(SourcedFact {
                 field: IdentityField::Vendor,
@@ -322,15 +371,6 @@ impl Builder<'_> {
                 hostnames.push(name);
             }
         }
-        let (device_type, reasons) = if router {
-            (
-                DeviceType::Router,
-                vec!["forwards traffic for other addresses (seen with internet or many addresses, or a virtual router MAC)".to_string()],
-            )
-        } else {
-            classify_by_role(&facts)
-        };
-        let purdue_level = purdue_level(device_type);
         let mut keys: Vec<String> = own_macs.iter().map(|m| format!("mac:{m}")).collect();
         if keys.is_empty() {
             keys = ips.iter().map(|ip| format!("ip:{ip}")).collect();
@@ -345,25 +385,30 @@ impl Builder<'_> {
             firmware: best(IdentityField::Firmware),
             serial: best(IdentityField::Serial),
             os: best(IdentityField::Os),
-            device_type,
-            purdue_level,
+            device_type: DeviceType::Unknown,
+            confidence: 0,
+            purdue_level: None,
             protocols: protocols.into_iter().collect(),
             first_seen: seen.first,
             last_seen: seen.last,
-            billable: true,
+            billable: false,
+            active: true,
             behind_router,
-            classification_reasons: reasons,
+            classification_reasons: Vec::new(),
             facts,
             keys,
         }
     }
 
     /// Facts about the device: by IP, or by MAC when the fact names no IP
-    /// of another device.
+    /// of another device, unless the MAC fronts several internet addresses
+    /// (a gateway's MAC carries what internet servers say about themselves).
     fn facts_for(&self, macs: &[MacAddr], ips: &[IpAddr]) -> Vec<SourcedFact> {
         let mine = |k: &FactKey| match (k.ip, k.mac) {
             (Some(ip), _) if ips.contains(&ip) => true,
-            (Some(ip), Some(mac)) => macs.contains(&mac) && !self.ip_macs.contains_key(&ip),
+            (Some(ip), Some(mac)) => {
+                macs.contains(&mac) && !self.ip_macs.contains_key(&ip) && (is_local_ip(ip) || !self.internet_gateways.contains(&mac))
+            }
             (None, Some(mac)) => macs.contains(&mac),
             _ => false,
         };

@@ -1,8 +1,13 @@
 //! What the traffic showed, accumulated from events.
 
-use palisade_model::{Contact, Endpoint, Event, IdentityField, MacAddr, Protocol, Timestamp, Transport};
+use palisade_model::{
+    is_local_ip, Contact, Endpoint, Event, IdentityField, MacAddr, Operation, OperationKind, Protocol, Timestamp, Transport,
+};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+
+/// Most links kept; traffic between pairs not yet known is not counted beyond it.
+pub const MAX_LINKS: usize = 200_000;
 
 /// When something was seen, and how often.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +84,128 @@ pub struct FactSeen {
     pub seen: Seen,
 }
 
+/// One side of a link: its IP, or its MAC for traffic without IP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Party {
+    /// A site address (unicast, multicast or broadcast; never a public one).
+    Ip(IpAddr),
+    /// A MAC, for layer-2 traffic.
+    Mac(MacAddr),
+}
+
+/// What a link carried: the protocol a dissector named, or else the
+/// server's transport port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Service {
+    /// A named protocol.
+    Protocol(Protocol),
+    /// Unnamed TCP to this server port.
+    Tcp(u16),
+    /// Unnamed UDP to this server port.
+    Udp(u16),
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Service::Protocol(p) => f.write_str(p.as_str()),
+            Service::Tcp(port) => write!(f, "tcp/{port}"),
+            Service::Udp(port) => write!(f, "udp/{port}"),
+        }
+    }
+}
+
+impl Service {
+    /// Parses the text written by `Display`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.split_once('/') {
+            Some(("tcp", port)) => port.parse().ok().map(Service::Tcp),
+            Some(("udp", port)) => port.parse().ok().map(Service::Udp),
+            Some(_) => None,
+            None => Protocol::from_name(text).map(Service::Protocol),
+        }
+    }
+
+    /// The protocol, when a dissector named one.
+    pub fn protocol(self) -> Option<Protocol> {
+        match self {
+            Service::Protocol(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Who asked whom for what: a client, a server and the service between them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkKey {
+    /// The side that opened the conversation or asked.
+    pub client: Party,
+    /// The side that answered.
+    pub server: Party,
+    /// What they spoke.
+    pub service: Service,
+}
+
+/// How many operations of each kind a link carried.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OperationCounts([u64; OperationKind::ALL.len()]);
+
+impl OperationCounts {
+    /// Adds `n` operations of `kind`.
+    pub fn add(&mut self, kind: OperationKind, n: u64) {
+        if let Some(c) = self.0.get_mut(kind as usize) {
+            *c = c.saturating_add(n);
+        }
+    }
+
+    /// Operations of `kind`.
+    pub fn get(&self, kind: OperationKind) -> u64 {
+        self.0.get(kind as usize).copied().unwrap_or(0)
+    }
+
+    /// Adds every count of `other`.
+    pub fn merge(&mut self, other: &OperationCounts) {
+        for (kind, n) in other.iter() {
+            self.add(kind, n);
+        }
+    }
+
+    /// The kinds seen, with their counts.
+    pub fn iter(&self) -> impl Iterator<Item = (OperationKind, u64)> + '_ {
+        OperationKind::ALL.iter().copied().zip(self.0.iter().copied()).filter(|(_, n)| *n > 0)
+    }
+}
+
+/// What is known about one link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkSeen {
+    /// When, and packets both ways.
+    pub seen: Seen,
+    /// Frame bytes both ways.
+    pub bytes: u64,
+    /// Operations asked over it.
+    pub operations: OperationCounts,
+}
+
+impl LinkSeen {
+    /// Adds another sighting of the same link.
+    pub fn merge(&mut self, other: &LinkSeen) {
+        self.seen.merge(other.seen);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.operations.merge(&other.operations);
+    }
+}
+
+/// The link side for an endpoint: its site IP, or its MAC when it has no
+/// IP; `None` for public addresses (the internet is not part of behaviour).
+fn party(ep: &Endpoint) -> Option<Party> {
+    match (ep.ip, ep.mac) {
+        (Some(ip), _) => (!ip.is_unspecified() && (is_local_ip(ip) || !host_ip(ip))).then_some(Party::Ip(ip)),
+        (None, Some(mac)) => Some(Party::Mac(mac)),
+        (None, None) => None,
+    }
+}
+
 /// Everything observed, keyed for merging.
 #[derive(Clone, Debug, Default)]
 pub struct Observations {
@@ -90,6 +217,9 @@ pub struct Observations {
     pub pairs: hashbrown::HashMap<(IpAddr, MacAddr), PairSeen>,
     /// Identity facts.
     pub facts: hashbrown::HashMap<FactKey, FactSeen>,
+    /// Who spoke what to whom between site addresses, with the operations
+    /// asked (at most [`MAX_LINKS`]).
+    pub links: hashbrown::HashMap<LinkKey, LinkSeen>,
 }
 
 /// True for addresses that can be a host: not multicast, broadcast or unspecified.
@@ -122,9 +252,56 @@ impl Observations {
                     }
                     self.facts.entry(key).and_modify(|s| s.seen.merge(seen)).or_insert(FactSeen { protocol: f.protocol, seen });
                 }
-                Event::Operation(_) | Event::Violation(_) => {}
+                Event::Operation(op) => self.operation(op),
+                Event::Violation(_) => {}
             }
         }
+    }
+
+    /// Counts a link's traffic or operations (new links only while below the bound).
+    fn add_link(&mut self, key: LinkKey, seen: LinkSeen) {
+        if let Some(link) = self.links.get_mut(&key) {
+            link.merge(&seen);
+        } else if self.links.len() < MAX_LINKS {
+            self.links.insert(key, seen);
+        }
+    }
+
+    /// An operation counts on the link between the asker and the asked
+    /// (ARP and ICMP requests say nothing about roles).
+    fn operation(&mut self, op: &Operation) {
+        if matches!(op.protocol, Protocol::Arp | Protocol::Icmp) {
+            return;
+        }
+        let (Some(client), Some(server)) = (party(&op.client), party(&op.server)) else { return };
+        let mut operations = OperationCounts::default();
+        operations.add(op.kind, u64::from(op.count.max(1)));
+        let seen = LinkSeen { seen: Seen::new(op.ts, op.ts, 0), bytes: 0, operations };
+        self.add_link(LinkKey { client, server, service: Service::Protocol(op.protocol) }, seen);
+    }
+
+    /// A conversation counts on its link: by protocol when a dissector named
+    /// it, else by server port when it carried more than a probe (at least
+    /// four packets), so port scans do not make links.
+    fn contact_link(&mut self, c: &Contact) {
+        let service = match (c.protocol, c.transport) {
+            (Some(Protocol::Arp | Protocol::Icmp), _) => return,
+            (Some(p), _) => Service::Protocol(p),
+            (None, Transport::Tcp) => Service::Tcp(c.server.port),
+            (None, Transport::Udp) => Service::Udp(c.server.port),
+            (None, _) => return,
+        };
+        let packets = c.packets_to_server.saturating_add(c.packets_to_client);
+        if service.protocol().is_none() && packets < 4 {
+            return;
+        }
+        let (Some(client), Some(server)) = (party(&c.client), party(&c.server)) else { return };
+        let seen = LinkSeen {
+            seen: Seen::new(c.first_seen, c.last_seen, packets),
+            bytes: c.bytes_to_server.saturating_add(c.bytes_to_client),
+            operations: OperationCounts::default(),
+        };
+        self.add_link(LinkKey { client, server, service }, seen);
     }
 
     /// A DHCP client is a device even when its frames are not seen (a
@@ -150,6 +327,7 @@ impl Observations {
     }
 
     fn contact(&mut self, c: &Contact) {
+        self.contact_link(c);
         let is_arp = c.transport == Transport::Ethernet(0x0806);
         let layer2 = matches!(c.transport, Transport::Ethernet(_)) && !is_arp;
         let public = |ep: &Endpoint| ep.ip.is_some_and(|ip| !palisade_model::is_local_ip(ip) && host_ip(ip));
@@ -220,6 +398,9 @@ impl Observations {
         }
         for (k, f) in other.facts {
             self.facts.entry(k).and_modify(|e| e.seen.merge(f.seen)).or_insert(f);
+        }
+        for (k, l) in other.links {
+            self.add_link(k, l);
         }
     }
 }

@@ -88,6 +88,8 @@ vocabulary! {
         Icmp = "icmp",
         Rdp = "rdp",
         Vnc = "vnc",
+        /// TCP itself: the source of passive OS fingerprints (SYN and SYN-ACK traits).
+        Tcp = "tcp",
     }
 }
 
@@ -186,6 +188,8 @@ vocabulary! {
         Ja3 = "ja3",
         /// JA4 TLS client fingerprint (FoxIO).
         Ja4 = "ja4",
+        /// Passive TCP fingerprint of a SYN or SYN-ACK (see `TcpSignature`).
+        TcpFingerprint = "tcp_fingerprint",
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `palisade` command line.
 
 mod analyze;
+mod count;
 mod detection;
 mod output;
 mod vulns;
@@ -61,6 +62,15 @@ enum Command {
         /// At most this many events.
         #[arg(long)]
         limit: Option<usize>,
+    },
+    /// Count the monitored (billable) devices per site and the site licence that covers them.
+    Count {
+        /// Database file.
+        #[arg(long, default_value = "palisade.db")]
+        db: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// List the internet endpoints the site talked to.
     Endpoints {
@@ -178,6 +188,11 @@ fn run(command: Command) -> anyhow::Result<u8> {
             let filter = palisade_store::EventFilter { record_type, protocol, ip, limit };
             let events = output::open_existing(&db)?.events(&filter)?;
             output::print_events(&events, json)?;
+            Ok(EXIT_OK)
+        }
+        Command::Count { db, json } => {
+            let devices = output::open_existing(&db)?.devices()?;
+            count::print_counts(&devices, json)?;
             Ok(EXIT_OK)
         }
         Command::Endpoints { db, json } => {

@@ -264,6 +264,9 @@ impl Analyzer {
     }
 
     fn ip_packet(&mut self, ts: Timestamp, frame: &Frame<'_>, ip: &IpPacket<'_>, transport: Wire<'_>, orig_len: u32) {
+        if let Wire::Tcp(t) = &transport {
+            crate::syn::report(&mut self.sink, ts, ip, t);
+        }
         let segment = match transport {
             Wire::Tcp(t) => Segment {
                 carrier: Some(Carrier::Tcp),

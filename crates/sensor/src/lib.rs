@@ -8,6 +8,7 @@ mod analyzer;
 mod defrag;
 mod evidence;
 mod pipeline;
+mod syn;
 pub mod testdata;
 
 pub use analyzer::{Analyzer, AnalyzerStats};
