@@ -40,8 +40,10 @@ async function route() {
   const [name, ...rest] = hash.split('?')[0].split('/');
   const query = new URLSearchParams(hash.includes('?') ? hash.slice(hash.indexOf('?') + 1) : '');
   let page = PAGES[name] ? name : 'overview';
+  if (name === 'devices' && rest[0]) page = 'device';
   if (state.user.must_change_password) page = 'password';
-  for (const link of document.querySelectorAll('.sidebar a')) link.classList.toggle('active', link.dataset.page === page);
+  const section = page === 'device' ? 'devices' : page;
+  for (const link of document.querySelectorAll('.sidebar a')) link.classList.toggle('active', link.dataset.page === section);
   if (state.cleanup) { try { state.cleanup(); } catch { /* page already gone */ } }
   state.cleanup = null;
   const main = document.getElementById('main');

@@ -38,7 +38,11 @@ const SEVERITIES = [['critical', '#dc2626'], ['high', '#ea580c'], ['medium', '#d
 const STATUSES = ['new', 'acknowledged', 'closed', 'learned', 'muted'];
 const LEVEL_NAMES = { 0: 'L0 process', 1: 'L1 control', 2: 'L2 supervision', 3: 'L3 operations', 4: 'L4 enterprise', 5: 'L5 internet', unknown: 'Unknown' };
 
-const time = (t) => (t ? String(t).replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '');
+const time = (t) => {
+  if (!t) return '';
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? String(t) : d.toISOString().slice(0, 19).replace('T', ' ');
+};
 const join = (list) => (list || []).join(', ');
 const deviceName = (d) => (d.hostnames && d.hostnames[0]) || (d.ips && d.ips[0]) || (d.macs && d.macs[0]) || `device ${d.id}`;
 
@@ -91,7 +95,7 @@ async function overview() {
     stat('Critical / high', alerts ? `${(alerts.open_by_severity || {}).critical || 0} / ${(alerts.open_by_severity || {}).high || 0}` : '–'),
   );
   const byType = card('Devices by type', types.length ? barChart(types.slice(0, 12), { onClick: (t) => { location.hash = `#/devices?type=${encodeURIComponent(t)}`; } }) : empty('No devices yet: upload a capture.'));
-  const byLevel = card('Devices by Purdue level', levelItems.length ? el('div', { class: 'chart' }, donut(levelItems, 'devices'), legend(levelItems.map(([l, , c]) => [l, c]))) : empty('No devices yet.'));
+  const byLevel = card('Devices by Purdue level', levelItems.length ? el('div', { class: 'chart donut-row' }, donut(levelItems, 'devices'), legend(levelItems.map(([l, v, c]) => [`${l}: ${v}`, c]))) : empty('No devices yet.'));
   let timeline = card('Alerts by severity over time', empty('No alerts yet.'));
   let risks = card('Top risks', empty('No open alerts on any device.'));
   if (alerts && alerts.timeline && alerts.timeline.length) {
@@ -291,7 +295,7 @@ async function alertsPage({ args, query, can }) {
     filter('severity', 'Severity', [['', 'All severities'], ...SEVERITIES.map(([s]) => [s, s])]),
     filter('engine', 'Engine', [['', 'All engines'], ...['policy', 'protocol', 'anomaly', 'malware', 'operational'].map((e) => [e, e])]),
     el('input', { type: 'search', placeholder: 'Search title, address…', value: filters.search, oninput: (e) => { filters.search = e.target.value; clearTimeout(box.timer); box.timer = setTimeout(() => load(false), 250); } }),
-    bulk.length ? el('span', { class: 'muted' }, 'Selected:') : null, bulk);
+    bulk.length ? el('div', { class: 'bulk' }, el('span', { class: 'muted' }, 'Selected:'), bulk) : null);
   await load(false);
   return el('div', {}, pageHead('Alerts', 'What broke the baseline or the policy, and what looked like an attack'), toolbar, box);
 }
@@ -497,4 +501,4 @@ async function password({ user, refreshUser }) {
 }
 
 /** Every page, by the first part of the hash. */
-export const PAGES = { overview, devices, alerts: alertsPage, map: mapPage, events, upload: uploadPage, users, settings, password };
+export const PAGES = { overview, devices, device, alerts: alertsPage, map: mapPage, events, upload: uploadPage, users, settings, password };

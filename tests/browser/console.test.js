@@ -1,0 +1,194 @@
+// Browser tests of the console in headless Chromium, driven by
+// playwright-core. scripts/test.sh starts `palisade serve` over a database
+// holding an analysed plant capture and passes:
+//   PALISADE_URL             the console's URL
+//   PALISADE_ADMIN_PASSWORD  the first admin's password (must be changed)
+//   PALISADE_OUTPUT          where screenshots go
+// Each page is opened and photographed; the inventory is filtered, a device
+// is opened from the map, an alert changes status, and an uploaded capture's
+// devices appear in the inventory.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.PALISADE_URL;
+const FIRST_PASSWORD = process.env.PALISADE_ADMIN_PASSWORD;
+const OUTPUT = process.env.PALISADE_OUTPUT || 'test-output/browser';
+const NEW_PASSWORD = 'browser-test-password';
+
+let browser;
+let page;
+const pageErrors = [];
+
+async function shot(name) {
+  await page.screenshot({ path: join(OUTPUT, `${name}.png`), fullPage: false });
+}
+
+async function open(hash, heading) {
+  await page.goto(`${BASE}/#/${hash}`);
+  await page.locator('h1', { hasText: heading }).first().waitFor();
+}
+
+/** A classic pcap with ARP replies from `count` new hosts 192.168.77.10.. (MACs 02:77:...). */
+function arpCapture(count) {
+  const packets = [];
+  for (let i = 0; i < count; i++) {
+    const mac = [0x02, 0x77, 0, 0, 0, 0x10 + i];
+    const ip = [192, 168, 77, 10 + i];
+    const frame = Buffer.alloc(42);
+    Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).copy(frame, 0);
+    Buffer.from(mac).copy(frame, 6);
+    frame.writeUInt16BE(0x0806, 12);
+    frame.writeUInt16BE(1, 14); // Ethernet
+    frame.writeUInt16BE(0x0800, 16); // IPv4
+    frame[18] = 6;
+    frame[19] = 4;
+    frame.writeUInt16BE(2, 20); // reply (gratuitous)
+    Buffer.from(mac).copy(frame, 22);
+    Buffer.from(ip).copy(frame, 28);
+    Buffer.from(mac).copy(frame, 32);
+    Buffer.from(ip).copy(frame, 38);
+    const header = Buffer.alloc(16);
+    header.writeUInt32LE(1_736_900_000 + i, 0);
+    header.writeUInt32LE(0, 4);
+    header.writeUInt32LE(frame.length, 8);
+    header.writeUInt32LE(frame.length, 12);
+    packets.push(header, frame);
+  }
+  const global = Buffer.alloc(24);
+  global.writeUInt32LE(0xa1b2c3d4, 0);
+  global.writeUInt16LE(2, 4);
+  global.writeUInt16LE(4, 6);
+  global.writeUInt32LE(65535, 16);
+  global.writeUInt32LE(1, 20);
+  return Buffer.concat([global, ...packets]);
+}
+
+before(async () => {
+  assert.ok(BASE, 'PALISADE_URL is set by scripts/test.sh');
+  mkdirSync(OUTPUT, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('log in, and the first login asks for a new password', async () => {
+  await page.goto(BASE);
+  await page.locator('#login-form').waitFor();
+  await shot('login');
+  await page.fill('#login-username', 'admin');
+  await page.fill('#login-password', 'not the password');
+  await page.click('#login-submit');
+  await page.locator('#login-error', { hasText: 'wrong user name or password' }).waitFor();
+  await page.fill('#login-password', FIRST_PASSWORD);
+  await page.click('#login-submit');
+  await page.locator('#password-form').waitFor();
+  await shot('password');
+  await page.fill('input[name=current]', FIRST_PASSWORD);
+  await page.fill('input[name=new_password]', NEW_PASSWORD);
+  await page.fill('input[name=confirm]', NEW_PASSWORD);
+  await page.click('#password-form button[type=submit]');
+  await page.locator('h1', { hasText: 'Overview' }).waitFor();
+  assert.match(await page.locator('#whoami').innerText(), /admin/);
+});
+
+test('every page opens', async () => {
+  const pages = [
+    ['overview', 'Overview'], ['devices', 'Inventory'], ['alerts', 'Alerts'], ['map', 'Network map'], ['events', 'Events'],
+    ['upload', 'Upload capture'], ['users', 'Users'], ['settings', 'Settings'],
+  ];
+  for (const [hash, heading] of pages) {
+    await open(hash, heading);
+    await page.waitForLoadState('networkidle');
+    await shot(hash);
+    assert.equal(await page.locator('.card.error').count(), 0, `${hash} shows an error`);
+  }
+  await open('overview', 'Overview');
+  assert.ok(Number(await page.locator('.stat .value').first().innerText()) > 10, 'the overview counts the devices');
+  assert.ok(await page.locator('.chart svg rect').count() > 0, 'the charts are drawn');
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the inventory filters, sorts and searches', async () => {
+  await open('devices', 'Inventory');
+  const rows = page.locator('.table-wrap tbody tr');
+  const before = await rows.count();
+  await page.selectOption('#filter-type', 'plc');
+  await page.waitForFunction(() => [...document.querySelectorAll('.table-wrap tbody tr')].every((r) => r.innerText.includes('plc')));
+  const plcs = await rows.count();
+  assert.ok(plcs > 0 && plcs < before, `filtering by type keeps ${plcs} of ${before}`);
+  assert.match(page.url(), /type=plc/);
+  assert.match(await page.locator('#device-count').innerText(), new RegExp(`${plcs} of ${plcs} devices`));
+  await shot('devices-plc');
+  await page.selectOption('#filter-type', '');
+  await page.fill('#device-search', 'scada');
+  await page.waitForFunction(() => document.querySelectorAll('.table-wrap tbody tr').length === 1);
+  assert.match(await rows.first().innerText(), /SCADA01/);
+  await page.fill('#device-search', '');
+  await page.waitForFunction((n) => document.querySelectorAll('.table-wrap tbody tr').length === n, before);
+  await page.locator('th', { hasText: 'IP' }).click();
+  await page.locator('th.sorted', { hasText: 'IP' }).waitFor();
+  const href = await page.locator('#export-csv').getAttribute('href');
+  assert.match(href, /inventory\/export/);
+});
+
+test('a device opens from the map', async () => {
+  await open('map', 'Network map');
+  await page.locator('canvas[data-ready=true]').waitFor();
+  const map = await (await page.request.get(`${BASE}/api/v1/map`)).json();
+  const target = map.nodes.find((n) => n.name === 'SCADA01') || map.nodes[0];
+  await page.waitForTimeout(300);
+  const at = await page.locator('canvas').evaluate((canvas, id) => canvas.nodePosition(id), target.id);
+  assert.ok(at, 'the device is drawn');
+  await page.mouse.move(at.x, at.y);
+  await page.locator('.map-tip').waitFor();
+  await shot('map-hover');
+  await page.mouse.click(at.x, at.y);
+  await page.waitForURL(new RegExp(`#/devices/${target.id}$`));
+  await page.locator('h2', { hasText: 'Facts and their sources' }).waitFor();
+  await shot('device');
+});
+
+test('an alert changes status', async () => {
+  await open('alerts', 'Alerts');
+  await page.selectOption('#alert-status', '');
+  const first = page.locator('.table-wrap tbody tr').first();
+  await first.waitFor();
+  await first.locator('td').nth(2).click();
+  await page.locator('h2', { hasText: 'Why it fired' }).waitFor();
+  await shot('alert');
+  await page.click('button[data-status=acknowledged]');
+  await page.locator('#alert-status', { hasText: 'acknowledged' }).waitFor();
+  await page.click('button[data-status=closed]');
+  await page.locator('#alert-status', { hasText: 'closed' }).waitFor();
+  const id = page.url().match(/alerts\/(\d+)/)[1];
+  const stored = await (await page.request.get(`${BASE}/api/v1/alerts/${id}`)).json();
+  assert.equal(stored.alert.status, 'closed');
+});
+
+test('an uploaded capture is analysed and its devices appear', async () => {
+  const file = join(tmpdir(), `palisade-browser-${process.pid}.pcap`);
+  writeFileSync(file, arpCapture(3));
+  await open('upload', 'Upload capture');
+  await page.setInputFiles('#capture-file', file);
+  await page.locator('#upload-status', { hasText: 'Done' }).waitFor({ timeout: 60_000 });
+  await shot('upload-done');
+  await open('devices?search=192.168.77', 'Inventory');
+  await page.waitForFunction(() => document.querySelectorAll('.table-wrap tbody tr').length === 3);
+  const text = await page.locator('.table-wrap tbody').innerText();
+  for (const ip of ['192.168.77.10', '192.168.77.11', '192.168.77.12']) assert.ok(text.includes(ip), `${ip} is in the inventory`);
+  await shot('devices-uploaded');
+  assert.deepEqual(pageErrors, []);
+});
