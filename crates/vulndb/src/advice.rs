@@ -394,6 +394,7 @@ pub fn recommend(site: &SiteData) -> Recommendations {
         for r in list.iter_mut() {
             r.evidence.sort();
             r.evidence.dedup();
+            bound(&mut r.evidence, MAX_DEVICE_EVIDENCE);
         }
         list.sort_by(|a, b| priority_rank(&a.priority).cmp(&priority_rank(&b.priority)).then(a.kind.cmp(&b.kind)));
     }
@@ -420,6 +421,7 @@ pub fn recommend(site: &SiteData) -> Recommendations {
         .into_values()
         .map(|mut r| {
             r.title = site_title(&r.kind, r.device_ids.len());
+            bound(&mut r.evidence, MAX_SITE_EVIDENCE);
             if r.kind == "outdated-firmware" && r.device_ids.len() > 1 {
                 r.action = "Update each device to the fixed firmware its advisories name (see each device's recommendation).".into();
             }
@@ -433,6 +435,20 @@ pub fn recommend(site: &SiteData) -> Recommendations {
             .then(a.kind.cmp(&b.kind))
     });
     Recommendations { site: site_list, devices }
+}
+
+/// Most pieces of evidence a device's recommendation keeps.
+const MAX_DEVICE_EVIDENCE: usize = 25;
+/// Most pieces of evidence a site recommendation keeps.
+const MAX_SITE_EVIDENCE: usize = 100;
+
+/// Keeps the first `max` pieces of evidence and says how many more there were.
+fn bound(evidence: &mut Vec<Evidence>, max: usize) {
+    if evidence.len() > max {
+        let more = evidence.len() - max;
+        evidence.truncate(max);
+        evidence.push(Evidence { kind: "more".into(), device_id: None, detail: format!("{more} more of the same kind") });
+    }
 }
 
 fn site_title(kind: &str, n: usize) -> String {

@@ -7,7 +7,7 @@ use crate::site::{device_label, is_controller, is_it, is_public, level, SiteData
 use palisade_engine::Device;
 use palisade_model::{DeviceType, Protocol};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
 /// One part of a score.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -257,31 +257,41 @@ fn ease(site: &SiteData, d: &Device, via: Option<Protocol>) -> (f64, Option<Stri
 /// path (Dijkstra on −ln of each hop's ease), scored by that likelihood and
 /// the target's criticality; the best `limit` are kept.
 pub fn attack_paths(site: &SiteData, limit: usize) -> Vec<AttackPath> {
-    let by_ip: BTreeMap<std::net::IpAddr, &Device> = site.devices.iter().flat_map(|d| d.ips.iter().map(move |ip| (*ip, d))).collect();
-    let mut edges: BTreeMap<i64, BTreeSet<(i64, Option<Protocol>)>> = BTreeMap::new();
+    let mut edges: HashMap<i64, BTreeSet<Step>> = HashMap::new();
     for c in &site.connections {
-        if let (Some(a), Some(b)) = (by_ip.get(&c.client), by_ip.get(&c.server)) {
+        if let (Some(a), Some(b)) = (site.device_of(c.client), site.device_of(c.server)) {
             if a.id != b.id {
                 edges.entry(a.id).or_default().insert((b.id, c.protocol));
             }
         }
     }
-    let devices: BTreeMap<i64, &Device> = site.devices.iter().map(|d| (d.id, d)).collect();
+    let devices: HashMap<i64, &Device> = site.devices.iter().map(|d| (d.id, d)).collect();
+    let sources: Vec<(i64, String)> = site.devices.iter().filter_map(|d| entry_reason(site, d).map(|r| (d.id, r))).collect();
+    let reasons: HashMap<i64, &str> = sources.iter().map(|(id, r)| (*id, r.as_str())).collect();
+    // Few entry points: the best path from each; many: one search from all
+    // of them at once, which keeps the best path to each controller.
+    let groups: Vec<Vec<i64>> = if sources.len() <= MAX_SEPARATE_SOURCES {
+        sources.iter().map(|(id, _)| vec![*id]).collect()
+    } else {
+        vec![sources.iter().map(|(id, _)| *id).collect()]
+    };
+    let mut ease_of: HashMap<Step, f64> = HashMap::new();
     let mut found: Vec<(f64, Vec<Step>, String)> = Vec::new();
-    for source in &site.devices {
-        let Some(reason) = entry_reason(site, source) else { continue };
-        // Dijkstra from the source; cost is −ln(ease) summed.
-        let mut best: BTreeMap<i64, (f64, Option<Step>)> = BTreeMap::new();
+    for group in groups {
+        // Dijkstra; cost is −ln(ease) summed over the hops.
+        let mut best: HashMap<i64, (f64, Option<Step>)> = HashMap::new();
         let mut heap = BinaryHeap::new();
-        best.insert(source.id, (0.0, None));
-        heap.push(Cost(0.0, source.id));
+        for id in &group {
+            best.insert(*id, (0.0, None));
+            heap.push(Cost(0.0, *id));
+        }
         while let Some(Cost(cost, at)) = heap.pop() {
             if best.get(&at).is_some_and(|(c, _)| *c < cost) {
                 continue;
             }
             for (next, via) in edges.get(&at).into_iter().flatten() {
                 let Some(dev) = devices.get(next) else { continue };
-                let (e, _) = ease(site, dev, *via);
+                let e = *ease_of.entry((*next, *via)).or_insert_with(|| ease(site, dev, *via).0);
                 let c = cost - e.ln();
                 if best.get(next).is_none_or(|(old, _)| c < *old) {
                     best.insert(*next, (c, Some((at, *via))));
@@ -289,9 +299,9 @@ pub fn attack_paths(site: &SiteData, limit: usize) -> Vec<AttackPath> {
                 }
             }
         }
-        for (target, (cost, _)) in &best {
+        for (target, (cost, prev)) in &best {
             let Some(dev) = devices.get(target) else { continue };
-            if *target == source.id || !is_controller(dev.device_type) {
+            if prev.is_none() || !is_controller(dev.device_type) {
                 continue;
             }
             let mut hops = vec![(*target, None)];
@@ -302,11 +312,15 @@ pub fn attack_paths(site: &SiteData, limit: usize) -> Vec<AttackPath> {
                 }
                 hops.push((*prev, None));
                 at = *prev;
+                if hops.len() > devices.len() {
+                    break; // cannot happen with positive costs; never loop
+                }
             }
             hops.reverse();
+            let origin = hops.first().map_or(0, |h| h.0);
             let likelihood = (-cost).exp();
             let (crit, _) = criticality(dev.device_type);
-            found.push((likelihood * crit / CRITICALITY_MAX, hops, reason.clone()));
+            found.push((likelihood * crit / CRITICALITY_MAX, hops, reasons.get(&origin).copied().unwrap_or_default().to_string()));
         }
     }
     found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.len().cmp(&b.1.len())).then(a.1.cmp(&b.1)));
@@ -333,6 +347,9 @@ pub fn attack_paths(site: &SiteData, limit: usize) -> Vec<AttackPath> {
         })
         .collect()
 }
+
+/// Up to this many entry points are searched one by one.
+const MAX_SEPARATE_SOURCES: usize = 200;
 
 /// A device reached, with the protocol used to reach it.
 type Step = (i64, Option<Protocol>);
