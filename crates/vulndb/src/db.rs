@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 /// Schema migrations of the `vdb_*` tables; the version is the index plus one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE vdb_imports (id INTEGER PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, records INTEGER NOT NULL,
                           imported_at TEXT NOT NULL);
 CREATE TABLE vdb_products (id INTEGER PRIMARY KEY, part TEXT NOT NULL, vendor TEXT NOT NULL, product TEXT NOT NULL,
@@ -41,7 +42,13 @@ CREATE TABLE vdb_advisory_vulns (advisory INTEGER NOT NULL, cve_id TEXT NOT NULL
 CREATE TABLE vdb_kev (cve_id TEXT PRIMARY KEY, vendor TEXT NOT NULL, product TEXT NOT NULL, name TEXT NOT NULL,
                       date_added TEXT NOT NULL, due_date TEXT NOT NULL, required_action TEXT NOT NULL, ransomware TEXT NOT NULL);
 CREATE TABLE vdb_identity_matches (identity TEXT PRIMARY KEY, generation INTEGER NOT NULL, data TEXT NOT NULL);
-"#];
+"#,
+    r#"
+ALTER TABLE vdb_cves ADD COLUMN kev_added TEXT;
+ALTER TABLE vdb_cves ADD COLUMN kev_due TEXT;
+ALTER TABLE vdb_cves ADD COLUMN kev_action TEXT;
+"#,
+];
 
 /// A CPE product (vendor and product of CPE names).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,6 +113,8 @@ pub struct CveInfo {
     pub cvss3: Option<Score>,
     /// CVSS v4.0.
     pub cvss4: Option<Score>,
+    /// KEV facts NVD copied into the record (date added, due date, required action).
+    pub kev: Option<KevEntry>,
 }
 
 /// A stored advisory with the vulnerabilities it lists.
@@ -349,15 +358,33 @@ impl ImportWriter for SqliteWriter<'_> {
         let rejected = cve.status.as_deref() == Some("Rejected");
         let (s3, v3) = (cve.cvss3.as_ref().map(|s| s.base), cve.cvss3.as_ref().map(|s| s.vector.as_str()));
         let (s4, v4) = (cve.cvss4.as_ref().map(|s| s.base), cve.cvss4.as_ref().map(|s| s.vector.as_str()));
+        let kev_added = cve.kev.as_ref().map(|k| k.date_added.as_str());
+        let kev_due = cve.kev.as_ref().map(|k| k.due_date.as_str());
+        let kev_action = cve.kev.as_ref().map(|k| k.required_action.as_str());
         let row = match existing {
             Some((row, _)) => {
                 self.tx
                     .prepare_cached(
                         "UPDATE vdb_cves SET published = ?2, last_modified = ?3, status = ?4, summary = ?5, cwe = ?6, cvss3_score = ?7, \
-                         cvss3_vector = ?8, cvss4_score = ?9, cvss4_vector = ?10, from_nvd = 1 WHERE id = ?1",
+                         cvss3_vector = ?8, cvss4_score = ?9, cvss4_vector = ?10, from_nvd = 1, kev_added = ?11, kev_due = ?12, \
+                         kev_action = ?13 WHERE id = ?1",
                     )
                     .and_then(|mut s| {
-                        s.execute(params![row, cve.published, cve.last_modified, cve.status, cve.summary, cve.cwe, s3, v3, s4, v4])
+                        s.execute(params![
+                            row,
+                            cve.published,
+                            cve.last_modified,
+                            cve.status,
+                            cve.summary,
+                            cve.cwe,
+                            s3,
+                            v3,
+                            s4,
+                            v4,
+                            kev_added,
+                            kev_due,
+                            kev_action
+                        ])
                     })
                     .map_err(self.err())?;
                 self.tx
@@ -370,10 +397,25 @@ impl ImportWriter for SqliteWriter<'_> {
                 self.tx
                     .prepare_cached(
                         "INSERT INTO vdb_cves (cve_id, published, last_modified, status, summary, cwe, cvss3_score, cvss3_vector, \
-                         cvss4_score, cvss4_vector, from_nvd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)",
+                         cvss4_score, cvss4_vector, from_nvd, kev_added, kev_due, kev_action) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?13)",
                     )
                     .and_then(|mut s| {
-                        s.execute(params![cve.id, cve.published, cve.last_modified, cve.status, cve.summary, cve.cwe, s3, v3, s4, v4])
+                        s.execute(params![
+                            cve.id,
+                            cve.published,
+                            cve.last_modified,
+                            cve.status,
+                            cve.summary,
+                            cve.cwe,
+                            s3,
+                            v3,
+                            s4,
+                            v4,
+                            kev_added,
+                            kev_due,
+                            kev_action
+                        ])
                     })
                     .map_err(self.err())?;
                 self.tx.last_insert_rowid()
@@ -695,7 +737,8 @@ impl VulnStore for SqliteVulnDb {
     fn cves(&self, rows: &BTreeSet<i64>) -> Result<Vec<CveInfo>, VulnError> {
         let rows: Vec<i64> = rows.iter().copied().collect();
         self.chunked(
-            "SELECT id, cve_id, published, summary, cwe, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector FROM vdb_cves WHERE id IN ({})",
+            "SELECT id, cve_id, published, summary, cwe, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, kev_added, kev_due, \
+             kev_action FROM vdb_cves WHERE id IN ({})",
             &rows,
             cve_row,
         )
@@ -704,7 +747,8 @@ impl VulnStore for SqliteVulnDb {
     fn cves_by_id(&self, ids: &BTreeSet<String>) -> Result<Vec<CveInfo>, VulnError> {
         let ids: Vec<&String> = ids.iter().collect();
         self.chunked(
-            "SELECT id, cve_id, published, summary, cwe, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector FROM vdb_cves \
+            "SELECT id, cve_id, published, summary, cwe, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, kev_added, kev_due, \
+             kev_action FROM vdb_cves \
              WHERE cve_id IN ({})",
             &ids,
             cve_row,
@@ -837,6 +881,18 @@ fn cve_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CveInfo> {
         cwe: r.get(4)?,
         cvss3: score(r.get(5)?, r.get(6)?),
         cvss4: score(r.get(7)?, r.get(8)?),
+        kev: r
+            .get::<_, Option<String>>(9)?
+            .map(|added| -> rusqlite::Result<KevEntry> {
+                Ok(KevEntry {
+                    cve_id: r.get(1)?,
+                    date_added: added,
+                    due_date: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    required_action: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                    ..Default::default()
+                })
+            })
+            .transpose()?,
     })
 }
 

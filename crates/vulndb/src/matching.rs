@@ -650,7 +650,7 @@ pub fn match_identities(store: &dyn VulnStore, identities: &[&DeviceIdentity]) -
                     cvss3_vector: cvss3.map(|s| s.vector),
                     cvss4: cvss4.as_ref().map(|s| s.base),
                     cvss4_vector: cvss4.map(|s| s.vector),
-                    kev: kev.get(&cve).map(|k| KevInfo {
+                    kev: kev.get(&cve).or_else(|| info.and_then(|i| i.kev.as_ref())).map(|k| KevInfo {
                         date_added: k.date_added.clone(),
                         due_date: k.due_date.clone(),
                         required_action: k.required_action.clone(),

@@ -29,6 +29,8 @@ pub struct CveRecord {
     pub cvss4: Option<Score>,
     /// The configurations: each a set of nodes of CPE matches.
     pub configurations: Vec<Configuration>,
+    /// CISA KEV facts NVD copies into the record (`cisaExploitAdd`...), when listed.
+    pub kev: Option<crate::kev::KevEntry>,
 }
 
 /// A CVSS base score with its vector.
@@ -156,6 +158,10 @@ struct RawCve {
     weaknesses: Vec<RawWeakness>,
     #[serde(default)]
     configurations: Vec<RawConfiguration>,
+    cisa_exploit_add: Option<String>,
+    cisa_action_due: Option<String>,
+    cisa_required_action: Option<String>,
+    cisa_vulnerability_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -283,6 +289,14 @@ impl From<RawCve> for CveRecord {
                         .collect(),
                 })
                 .collect(),
+            kev: raw.cisa_exploit_add.map(|added| crate::kev::KevEntry {
+                cve_id: raw.id.clone(),
+                vulnerability_name: raw.cisa_vulnerability_name.unwrap_or_default(),
+                date_added: added,
+                required_action: raw.cisa_required_action.unwrap_or_default(),
+                due_date: raw.cisa_action_due.unwrap_or_default(),
+                ..Default::default()
+            }),
             id: raw.id,
             published: raw.published,
             last_modified: raw.last_modified,
@@ -493,7 +507,8 @@ mod tests {
             {"cve":{"id":"CVE-2000-0001","lastModified":"2020-01-01T00:00:00.000","descriptions":[{"lang":"es","value":"x"},{"lang":"en","value":"Test."}],
              "metrics":{"cvssMetricV31":[{"type":"Secondary","cvssData":{"vectorString":"A","baseScore":5.0}},{"type":"Primary","cvssData":{"vectorString":"B","baseScore":9.8}}]},
              "configurations":[{"operator":"AND","nodes":[{"operator":"OR","negate":false,"cpeMatch":[{"vulnerable":true,"criteria":"cpe:2.3:o:a:b:*:*:*:*:*:*:*:*","versionEndExcluding":"2.0","matchCriteriaId":"X"}]}]}],
-             "references":[{"url":"http://example.invalid"}]}}]}"#;
+             "references":[{"url":"http://example.invalid"}],
+             "cisaExploitAdd":"2021-11-03","cisaActionDue":"2022-05-03","cisaRequiredAction":"Apply updates.","cisaVulnerabilityName":"X"}}]}"#;
         let mut got = Vec::new();
         stream_cves(doc.as_bytes(), |c| {
             got.push(c);
@@ -506,6 +521,7 @@ mod tests {
         assert_eq!(c.cvss3, Some(Score { base: 9.8, vector: "B".into() }));
         assert!(c.configurations[0].all && !c.configurations[0].nodes[0].all);
         assert_eq!(c.configurations[0].nodes[0].matches[0].end_excluding.as_deref(), Some("2.0"));
+        assert_eq!(c.kev.as_ref().map(|k| k.date_added.as_str()), Some("2021-11-03"));
         let err = stream_cves(r#"{"vulnerabilities":[{"cve":{"id":"CVE-1"}},{"cve":{}}]}"#.as_bytes(), |_| Ok(())).unwrap_err();
         assert!(err.contains("entry 1"), "{err}");
         let err = stream_cves(r#"{"products":[]}"#.as_bytes(), |_| Ok(())).unwrap_err();

@@ -170,3 +170,25 @@ fn devices_map_to_cpe_names_with_their_firmware() {
     assert_eq!(firmware.title.as_deref(), Some("Siemens SIMATIC S7-300 CPU 315-2 PN/DP Firmware"));
     assert!(firmware.facts.iter().any(|f| f.value == "V3.2.7"));
 }
+
+#[test]
+fn kev_facts_nvd_copies_into_records_count_without_the_catalog() {
+    let Some((devices, _)) = capture("enip/iti_enip_listidentity_1756_enbt.pcap") else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let feed = std::fs::read_to_string(common::fixtures().join("nvd-cve-ics.json")).expect("fixture").replacen(
+        "\"id\": \"CVE-2099-2001\",",
+        "\"id\": \"CVE-2099-2001\", \"cisaExploitAdd\": \"2099-01-25\", \"cisaActionDue\": \"2099-02-15\", \
+         \"cisaRequiredAction\": \"Apply updates per vendor instructions.\", \"cisaVulnerabilityName\": \"1756-ENBT overflow\",",
+        1,
+    );
+    let path = dir.path().join("nvd.json");
+    std::fs::write(&path, feed).expect("write");
+    let mut db = palisade_vulndb::SqliteVulnDb::open(&dir.path().join("t.db")).expect("open");
+    let report = palisade_vulndb::import_paths(&mut db, &[path]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let generation = db.generation().expect("generation");
+    let m = match_devices(&mut db, &devices, generation).expect("match");
+    let enbt = by_ip(&devices, "10.1.1.164").id;
+    let kev = get(&m, enbt, "CVE-2099-2001").kev.clone().expect("kev from the NVD record");
+    assert_eq!((kev.date_added.as_str(), kev.due_date.as_str()), ("2099-01-25", "2099-02-15"));
+}
