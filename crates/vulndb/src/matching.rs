@@ -357,7 +357,13 @@ fn csaf_product_level(m: &Matcher<'_>, p: &Product) -> Option<(ProductLevel, InR
         // has an order number that is none of them.
         return None;
     } else {
-        m.product.match_in_family(p.family.as_deref(), &p.name, &record_vendor)?
+        let by_name = m.product.match_in_family(p.family.as_deref(), &p.name, &record_vendor);
+        // The CPE the advisory gives for the product, when its name did not match.
+        let by_cpe = p.cpe.as_deref().and_then(crate::nvd::parse_cpe).and_then(|c| {
+            let keys = vendor_keys(c.vendor);
+            m.product.vendor_matches(&keys).then(|| m.product.match_name(c.product, &keys)).flatten()
+        });
+        by_name.max(by_cpe)?
     };
     let range = match (&p.version, &p.version_range) {
         (Some(v), _) => Range { bounds: vec![(crate::version::Op::Equal, v.clone())] },

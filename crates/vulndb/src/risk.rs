@@ -5,7 +5,7 @@
 use crate::advice::Recommendations;
 use crate::site::{device_label, is_controller, is_it, is_public, level, SiteData};
 use palisade_engine::Device;
-use palisade_model::{DeviceType, Protocol};
+use palisade_model::{DeviceType, IdentityField, Protocol};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
@@ -92,6 +92,30 @@ fn risk_level(score: u32) -> &'static str {
     }
 }
 
+/// Words of product names that mark safety systems.
+const SAFETY_WORDS: &[&str] = &["safety", "guardlogix", "triconex", "tricon", "trident", "hima", "himax", "himatrix", "sis"];
+
+/// The model or product fact that shows a device is a safety system
+/// (a safety controller family, or a fail-safe CPU such as `CPU 315F-2 PN/DP`), if any.
+pub fn safety_system(d: &Device) -> Option<String> {
+    d.facts
+        .iter()
+        .filter(|f| matches!(f.field, IdentityField::Model | IdentityField::ProductName | IdentityField::Description))
+        .find(|f| {
+            let lower = f.value.to_lowercase();
+            let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+            let named = words.iter().any(|w| SAFETY_WORDS.contains(w));
+            // Fail-safe CPUs: a model number ending in F (315F, 1516F, 1214FC).
+            let fail_safe = words.iter().any(|w| {
+                let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+                let suffix = w.get(digits.len()..).unwrap_or("");
+                digits.len() >= 3 && digits.bytes().all(|b| b.is_ascii_digit()) && (suffix == "f" || suffix == "fc")
+            });
+            named || (fail_safe && lower.contains("cpu"))
+        })
+        .map(|f| f.value.clone())
+}
+
 /// Weight of a device type: controllers and safety systems weigh most.
 fn criticality(t: DeviceType) -> (f64, &'static str) {
     use DeviceType::*;
@@ -159,7 +183,13 @@ pub fn device_risk(site: &SiteData, d: &Device, recs: &Recommendations) -> Devic
         e += 10.0;
         exposure.push("public IP address (+10)".into());
     }
-    let (c, why) = criticality(d.device_type);
+    let (c, why) = match safety_system(d) {
+        Some(fact) => (CRITICALITY_MAX, format!("safety system ({fact})")),
+        None => {
+            let (c, why) = criticality(d.device_type);
+            (c, why.to_string())
+        }
+    };
     // Open alerts about the device.
     let mut a = 0.0;
     let mut alerts = Vec::new();
@@ -301,7 +331,7 @@ pub fn attack_paths(site: &SiteData, limit: usize) -> Vec<AttackPath> {
         }
         for (target, (cost, prev)) in &best {
             let Some(dev) = devices.get(target) else { continue };
-            if prev.is_none() || !is_controller(dev.device_type) {
+            if prev.is_none() || !(is_controller(dev.device_type) || safety_system(dev).is_some()) {
                 continue;
             }
             let mut hops = vec![(*target, None)];
@@ -369,5 +399,38 @@ impl PartialOrd for Cost {
 impl Ord for Cost {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         other.0.total_cmp(&self.0).then(other.1.cmp(&self.1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_model(model: &str) -> Device {
+        let fact = palisade_engine::SourcedFact {
+            field: IdentityField::Model,
+            value: model.into(),
+            source: "s7comm".into(),
+            first_seen: palisade_model::Timestamp(0),
+            last_seen: palisade_model::Timestamp(0),
+        };
+        let mut d: Device = serde_json::from_value(serde_json::json!({
+            "id": 1, "macs": [], "ips": [], "hostnames": [], "vendor": null, "model": model, "firmware": null, "serial": null, "os": null,
+            "type": "plc", "purdue_level": 1, "protocols": [], "first_seen": "2020-01-01T00:00:00Z", "last_seen": "2020-01-01T00:00:00Z",
+            "billable": true, "behind_router": false, "classification_reasons": [], "facts": []
+        }))
+        .expect("device");
+        d.facts.push(fact);
+        d
+    }
+
+    #[test]
+    fn safety_systems_are_recognised() {
+        for yes in ["CPU 315F-2 PN/DP", "CPU 1516F-3 PN/DP", "1756-L73S GuardLogix", "Triconex Tricon v11", "HIMax X-CPU 01"] {
+            assert!(safety_system(&with_model(yes)).is_some(), "{yes}");
+        }
+        for no in ["CPU 315-2 PN/DP", "1756-L61/B LOGIX5561", "cisco WS-CE500-24TT", "SYSC MLX"] {
+            assert!(safety_system(&with_model(no)).is_none(), "{no}");
+        }
     }
 }

@@ -192,3 +192,27 @@ fn kev_facts_nvd_copies_into_records_count_without_the_catalog() {
     let kev = get(&m, enbt, "CVE-2099-2001").kev.clone().expect("kev from the NVD record");
     assert_eq!((kev.date_added.as_str(), kev.due_date.as_str()), ("2099-01-25", "2099-02-15"));
 }
+
+#[test]
+fn a_csaf_product_is_also_matched_by_the_cpe_it_gives() {
+    let Some((devices, _)) = capture("bacnet/icsnpp_bacnet_services.pcap") else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let csaf = std::fs::read_to_string(common::fixtures().join("csaf-acuity-test-2099-01.json"))
+        .expect("fixture")
+        .replace("\"name\": \"SYSC MLX\"", "\"name\": \"Lighting controller\"")
+        .replace(
+            "\"name\": \"Synergy SYSC MLX < 2.63\"",
+            "\"name\": \"Synergy lighting controller < 2.63\", \"product_identification_helper\": \
+             {\"cpe\": \"cpe:2.3:o:acuitybrands:sysc_mlx_firmware:*:*:*:*:*:*:*:*\"}",
+        );
+    let path = dir.path().join("csaf.json");
+    std::fs::write(&path, csaf).expect("write");
+    let mut db = palisade_vulndb::SqliteVulnDb::open(&dir.path().join("t.db")).expect("open");
+    let report = palisade_vulndb::import_paths(&mut db, &[path]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let generation = db.generation().expect("generation");
+    let m = match_devices(&mut db, &devices, generation).expect("match");
+    let id = by_ip(&devices, "192.168.0.24").id;
+    assert_eq!(cves(&m, id), ["CVE-2099-3101"]);
+    assert_eq!(get(&m, id, "CVE-2099-3101").basis[0].matched_by, "model");
+}
