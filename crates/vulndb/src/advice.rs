@@ -58,6 +58,40 @@ const CLEARTEXT_LOGIN: &[Protocol] = &[Protocol::Telnet, Protocol::Ftp, Protocol
 const CLEARTEXT_ADMIN: &[Protocol] = &[Protocol::Telnet, Protocol::Ftp, Protocol::Http];
 /// Remote-access protocols.
 const REMOTE_ACCESS: &[Protocol] = &[Protocol::Rdp, Protocol::Vnc];
+/// What to do about remote access.
+const REMOTE_ACCESS_ACTION: &str =
+    "Route remote access through a jump host in the DMZ with multi-factor authentication and session recording; disable it where unused.";
+
+/// Domains of remote-access tools (name lookups of them show the tool in use), with the tool's name.
+const REMOTE_ACCESS_DOMAINS: &[(&str, &str)] = &[
+    ("teamviewer.com", "TeamViewer"),
+    ("anydesk.com", "AnyDesk"),
+    ("logmein.com", "LogMeIn"),
+    ("logmein-gateway.com", "LogMeIn"),
+    ("screenconnect.com", "ScreenConnect"),
+    ("splashtop.com", "Splashtop"),
+    ("rustdesk.com", "RustDesk"),
+    ("gotomypc.com", "GoToMyPC"),
+    ("beyondtrustcloud.com", "BeyondTrust"),
+    ("bomgarcloud.com", "BeyondTrust"),
+    ("remotepc.com", "RemotePC"),
+    ("dwservice.net", "DWService"),
+    ("ammyy.com", "Ammyy Admin"),
+    ("connect.realvnc.com", "RealVNC Connect"),
+    ("tosibox.com", "Tosibox"),
+    ("ewon.biz", "Ewon Talk2M"),
+    ("talk2m.com", "Ewon Talk2M"),
+];
+
+/// The remote-access tool a looked-up name belongs to, if any.
+fn remote_access_tool(name: &str) -> Option<&'static str> {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    REMOTE_ACCESS_DOMAINS
+        .iter()
+        .find(|(domain, _)| name == *domain || name.strip_suffix(domain).is_some_and(|rest| rest.ends_with('.')))
+        .map(|(_, tool)| *tool)
+}
+
 /// Operations that change what a controller runs.
 const PROGRAMMING: &[&str] =
     &["program-download", "program-upload", "program-delete", "firmware-update", "controller-stop", "controller-start"];
@@ -186,6 +220,22 @@ impl Builder<'_> {
         let site = self.site;
         for e in &site.events {
             let client = e.src_ip.and_then(|ip| site.device_of(ip));
+            // A name lookup of a remote-access service: the client runs its tool.
+            if e.protocol == Protocol::Dns && e.record_type == "operation" {
+                let tool = e.target.as_deref().and_then(remote_access_tool);
+                if let (Some(tool), Some(c)) = (tool, client) {
+                    let control = level(c).is_some_and(|l| l <= 2);
+                    self.add(
+                        c,
+                        "remote-access",
+                        if control { "high" } else { "medium" },
+                        format!("{} uses remote access ({tool})", device_label(c)),
+                        REMOTE_ACCESS_ACTION.into(),
+                        vec![Evidence { kind: "event".into(), device_id: Some(c.id), detail: event_line(e) }],
+                    );
+                }
+                continue;
+            }
             // A login to a server outside the inventory exposes the client's credentials.
             let Some(server) = e.dst_ip.and_then(|ip| site.device_of(ip)).or(client.filter(|_| e.kind == "login")) else { continue };
             let ev = |device_id| Evidence { kind: "event".into(), device_id: Some(device_id), detail: event_line(e) };
@@ -299,8 +349,7 @@ impl Builder<'_> {
                         "remote-access",
                         if control { "high" } else { "medium" },
                         format!("{} uses remote access ({p})", device_label(d)),
-                        "Route remote access through a jump host in the DMZ with multi-factor authentication and session recording; disable it where unused."
-                            .into(),
+                        REMOTE_ACCESS_ACTION.into(),
                         vec![Evidence { kind: "protocol".into(), device_id: Some(d.id), detail: format!("{p} seen") }],
                     );
                 }
@@ -467,5 +516,20 @@ fn site_title(kind: &str, n: usize) -> String {
         "internet-from-control-levels" => format!("Block internet access of {devices} in levels 0–2"),
         "flat-network" => format!("Segment the network: {devices} in levels 0–1 talk directly with enterprise hosts"),
         other => format!("{other} on {devices}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_access_tools_by_the_names_they_look_up() {
+        assert_eq!(remote_access_tool("master7.teamviewer.com"), Some("TeamViewer"));
+        assert_eq!(remote_access_tool("relay-1.AnyDesk.com."), Some("AnyDesk"));
+        assert_eq!(remote_access_tool("m.talk2m.com"), Some("Ewon Talk2M"));
+        assert_eq!(remote_access_tool("teamviewer.com.example.org"), None);
+        assert_eq!(remote_access_tool("notteamviewer.com"), None);
+        assert_eq!(remote_access_tool("www.example.com"), None);
     }
 }
