@@ -21,6 +21,7 @@ import collections
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,12 @@ def match(hosts, devices):
     return [(h, by_ip.get(h[0]) if h[0] else by_mac.get(h[1])) for h in hosts]
 
 
+def evidence(d):
+    """The deciding reason of a device, with numbers and quoted values elided."""
+    reasons = d.get('classification_reasons') or ['(none)']
+    return re.sub(r'\b\d+\b', 'N', re.sub(r'"[^"]*"', '"…"', reasons[0]))
+
+
 def report(capture, pairs, devices, target):
     rows = []
     right_all = seen_all = 0
@@ -125,16 +132,17 @@ def report(capture, pairs, devices, target):
             pcs_as_plc = sum(1 for h, d in seen if d['type'] == 'plc')
         right_all += len(right)
         seen_all += len(seen)
-        rows.append((name, EXPECTED[kind], len(mine), len(seen), len(right), wrong_types[kind]))
+        deciding = collections.Counter(evidence(d) for h, d in seen).most_common(1)
+        rows.append((name, EXPECTED[kind], len(mine), len(seen), len(right), wrong_types[kind], deciding[0][0] if deciding else ''))
     share = right_all / seen_all if seen_all else 0.0
     print('## %s\n' % os.path.basename(capture))
-    print('| class | expected type | hosts | seen | right | share | got instead |')
-    print('| --- | --- | ---: | ---: | ---: | ---: | --- |')
-    for name, want, n, seen, right, wrong in rows:
+    print('| class | expected type | hosts | seen | right | share | got instead | most common deciding reason |')
+    print('| --- | --- | ---: | ---: | ---: | ---: | --- | --- |')
+    for name, want, n, seen, right, wrong, deciding in rows:
         pct = '%.0f%%' % (100.0 * right / seen) if seen else '–'
         instead = ', '.join('%s %d' % (t, c) for t, c in wrong.most_common()) or ''
-        print('| %s | `%s` | %d | %d | %d | %s | %s |' % (name, want, n, seen, right, pct, instead))
-    print('| **all** | | %d | %d | %d | **%.1f%%** | |' % (len(pairs), seen_all, right_all, 100.0 * share))
+        print('| %s | `%s` | %d | %d | %d | %s | %s | %s |' % (name, want, n, seen, right, pct, instead, deciding))
+    print('| **all** | | %d | %d | %d | **%.1f%%** | | |' % (len(pairs), seen_all, right_all, 100.0 * share))
     matched = {id(d) for _, d in pairs if d is not None}
     extra = collections.Counter(d['type'] for d in devices if id(d) not in matched)
     print('\n%d devices in the inventory, %d of them plant hosts; PCs called a PLC: %d.' % (len(devices), len(matched), pcs_as_plc))

@@ -3,8 +3,10 @@
 //! again. Both backends go through these, so they store exactly the same.
 
 use crate::StoreError;
-use palisade_engine::{Device, EventRecord, FactKey, FactSeen, IpSeen, MacSeen, Observations, Seen};
-use palisade_model::{IdentityField, MacAddr, Protocol, Timestamp};
+use palisade_engine::{
+    Device, EventRecord, FactKey, FactSeen, IpSeen, LinkKey, LinkSeen, MacSeen, Observations, OperationCounts, Party, Seen, Service,
+};
+use palisade_model::{IdentityField, MacAddr, OperationKind, Protocol, Timestamp};
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
@@ -59,6 +61,19 @@ pub(crate) struct FactRow {
     pub count: i64,
 }
 
+/// One row of `obs_links`: who asked whom for what, and which operations.
+pub(crate) struct LinkRow {
+    pub client: String,
+    pub server: String,
+    pub service: String,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    pub packets: i64,
+    pub bytes: i64,
+    /// `kind=count` pairs, comma-separated (`read=12,write=3`).
+    pub operations: String,
+}
+
 /// The observation tables, row by row.
 #[derive(Default)]
 pub(crate) struct ObservationRows {
@@ -66,6 +81,35 @@ pub(crate) struct ObservationRows {
     pub ips: Vec<IpRow>,
     pub pairs: Vec<PairRow>,
     pub facts: Vec<FactRow>,
+    pub links: Vec<LinkRow>,
+}
+
+/// A link side as text: the IP, or `mac:` and the MAC.
+fn party_text(p: &Party) -> String {
+    match p {
+        Party::Ip(ip) => ip.to_string(),
+        Party::Mac(mac) => format!("mac:{mac}"),
+    }
+}
+
+fn parse_party(text: &str) -> Option<Party> {
+    match text.strip_prefix("mac:") {
+        Some(mac) => MacAddr::parse(mac).map(Party::Mac),
+        None => text.parse().ok().map(Party::Ip),
+    }
+}
+
+fn operations_text(ops: &OperationCounts) -> String {
+    join(ops.iter().map(|(kind, n)| format!("{kind}={n}")))
+}
+
+fn parse_operations(text: &str) -> Option<OperationCounts> {
+    let mut ops = OperationCounts::default();
+    for item in text.split(',').filter(|i| !i.is_empty()) {
+        let (kind, n) = item.split_once('=')?;
+        ops.add(OperationKind::from_name(kind)?, n.parse().ok()?);
+    }
+    Some(ops)
 }
 
 fn seen(first_ns: i64, last_ns: i64, packets: i64) -> Seen {
@@ -125,7 +169,21 @@ impl ObservationRows {
                 count: f.seen.packets as i64,
             })
             .collect();
-        ObservationRows { macs, ips, pairs, facts }
+        let links = obs
+            .links
+            .iter()
+            .map(|(k, l)| LinkRow {
+                client: party_text(&k.client),
+                server: party_text(&k.server),
+                service: k.service.to_string(),
+                first_ns: l.seen.first.0,
+                last_ns: l.seen.last.0,
+                packets: l.seen.packets as i64,
+                bytes: l.bytes as i64,
+                operations: operations_text(&l.operations),
+            })
+            .collect();
+        ObservationRows { macs, ips, pairs, facts, links }
     }
 
     /// The observations these rows store; `Err` names the unreadable row.
@@ -167,6 +225,14 @@ impl ObservationRows {
             };
             let key = FactKey { mac: MacAddr::parse(&r.mac), ip: r.ip.parse().ok(), field, value: r.value };
             obs.facts.insert(key, FactSeen { protocol, seen: seen(r.first_ns, r.last_ns, r.count) });
+        }
+        for r in self.links {
+            let parsed = (parse_party(&r.client), parse_party(&r.server), Service::parse(&r.service), parse_operations(&r.operations));
+            let (Some(client), Some(server), Some(service), Some(operations)) = parsed else {
+                return Err(format!("link {:?} → {:?} ({:?}, {:?})", r.client, r.server, r.service, r.operations));
+            };
+            let link = LinkSeen { seen: seen(r.first_ns, r.last_ns, r.packets), bytes: r.bytes.max(0) as u64, operations };
+            obs.links.insert(LinkKey { client, server, service }, link);
         }
         Ok(obs)
     }
@@ -305,4 +371,47 @@ pub(crate) fn parse_event(path: &str, id: i64, data: &str) -> Result<EventRecord
         serde_json::from_str(data).map_err(|err| StoreError::Corrupt { path: path.to_string(), what: format!("event: {err}") })?;
     record.id = id;
     Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_round_trip_through_rows() {
+        let mut obs = Observations::default();
+        let mut operations = OperationCounts::default();
+        operations.add(OperationKind::Read, 12);
+        operations.add(OperationKind::ProgramDownload, 1);
+        let seen = Seen::new(Timestamp(5), Timestamp(9), 40);
+        let links = [
+            (Party::Ip("10.0.0.1".parse().unwrap()), Party::Ip("10.0.0.2".parse().unwrap()), Service::Protocol(Protocol::Modbus)),
+            (Party::Ip("fd00::1".parse().unwrap()), Party::Ip("10.0.0.255".parse().unwrap()), Service::Udp(2222)),
+            (Party::Mac(MacAddr([0, 0x1b, 0x1b, 1, 2, 3])), Party::Mac(MacAddr([1, 0x0e, 0xcf, 0, 0, 0])), Service::Tcp(5450)),
+        ];
+        for (client, server, service) in links {
+            obs.links.insert(LinkKey { client, server, service }, LinkSeen { seen, bytes: 4000, operations });
+        }
+        let rows = ObservationRows::from_observations(&obs);
+        assert!(rows.links.iter().any(|r| r.operations == "read=12,program-download=1" && r.service == "modbus"));
+        assert!(rows.links.iter().any(|r| r.client == "mac:00:1b:1b:01:02:03" && r.service == "tcp/5450"));
+        let back = rows.into_observations().expect("readable");
+        assert_eq!(back.links, obs.links);
+    }
+
+    #[test]
+    fn unreadable_links_are_named() {
+        let mut rows = ObservationRows::default();
+        rows.links.push(LinkRow {
+            client: "10.0.0.1".into(),
+            server: "nonsense".into(),
+            service: "modbus".into(),
+            first_ns: 0,
+            last_ns: 0,
+            packets: 0,
+            bytes: 0,
+            operations: String::new(),
+        });
+        assert!(rows.into_observations().err().is_some_and(|e| e.contains("nonsense")));
+    }
 }
