@@ -200,9 +200,20 @@ pub fn analyze_into(
     live: bool,
     detection: &DetectionOptions,
 ) -> anyhow::Result<Summary> {
+    analyze_into_with_progress(store, inputs, config, live, detection, Arc::new(Progress::default()))
+}
+
+/// [`analyze_into`], reporting into `progress` (the console follows uploads with it).
+pub fn analyze_into_with_progress(
+    store: &mut dyn Database,
+    inputs: Vec<(String, Opener)>,
+    config: &PipelineConfig,
+    live: bool,
+    detection: &DetectionOptions,
+    progress: Arc<Progress>,
+) -> anyhow::Result<Summary> {
     let names: Vec<String> = inputs.iter().map(|(n, _)| n.clone()).collect();
     let mut detector = Detector::new(store.load_detection()?, detection.learning_period, detection.rules.clone());
-    let progress = Arc::new(Progress::default());
     let bar = progress_bar(live);
     let started = Instant::now();
     let mut observations = Observations::default();

@@ -4,6 +4,7 @@ mod analyze;
 mod count;
 mod detection;
 mod output;
+mod serve;
 mod vulns;
 
 use clap::{Parser, Subcommand};
@@ -125,7 +126,15 @@ enum Command {
         /// Print the inventory as JSON.
         #[arg(long)]
         json: bool,
+        /// Stop after the analysis instead of serving the console on localhost.
+        #[arg(long)]
+        no_serve: bool,
+        /// Where the console listens (another free port if this one is taken).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
     },
+    /// Serve the console: REST API under /api/v1 and the web UI (SQLite by default, or PostgreSQL).
+    Serve(serve::ServeArgs),
     /// The embedded IEEE MAC vendor registry.
     Oui {
         #[command(subcommand)]
@@ -209,7 +218,14 @@ fn run(command: Command) -> anyhow::Result<u8> {
         Command::Recommendations(args) => vulns::recommendations(&args),
         Command::Risk(args) => vulns::risk(&args),
         Command::Report(args) => vulns::write_report(&args),
-        Command::Demo { db, capture, duration, json } => analyze::demo(&db, &capture, duration, json),
+        Command::Demo { db, capture, duration, json, no_serve, listen } => {
+            let code = analyze::demo(&db, &capture, duration, json)?;
+            if no_serve || code != EXIT_OK {
+                return Ok(code);
+            }
+            serve::serve_demo(&db, listen)
+        }
+        Command::Serve(args) => serve::serve(args),
         Command::Oui { command: OuiCommand::Refresh { out, inputs } } => {
             let summary = palisade_oui::refresh(&inputs, &out)?;
             println!("wrote {} entries to {}", summary.entries, out.display());

@@ -124,6 +124,9 @@ async fn an_uploaded_capture_fills_the_inventory(backend: Backend) {
     assert_eq!(overview["devices"]["by_type"]["plc"].as_u64(), Some(plc_list.len() as u64));
     let map = console.get("/api/v1/map", &analyst).await.json();
     assert_eq!(map["nodes"].as_array().unwrap().len() as u64, devices);
+    let connections = console.get("/api/v1/connections", &analyst).await;
+    assert_eq!(connections.status, StatusCode::OK, "{}", connections.text());
+    assert_eq!(console.get("/api/v1/connections?limit=0", &analyst).await.status, StatusCode::BAD_REQUEST);
     let events = console.get("/api/v1/events?limit=5", &analyst).await.json();
     assert!(events["items"].as_array().unwrap().len() <= 5);
 
@@ -276,6 +279,102 @@ async fn the_ui_is_served_with_security_headers(backend: Backend) {
     assert_eq!(console.get("/api/v1/health", &Auth::default()).await.json()["status"], "ok");
 }
 
+/// Stores alerts straight into the console's database (detection's own
+/// tests cover how they are raised): three from 10.20.20.50, one with evidence.
+fn store_alerts(console: &Console) -> Vec<i64> {
+    let location = console.location.clone();
+    let evidence = console.dir.path().join("alert.pcap");
+    std::fs::write(&evidence, [0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]).unwrap();
+    std::thread::spawn(move || {
+        let mut store = palisade_store::open(&location).unwrap();
+        let mut alerts: Vec<_> = [
+            (palisade_model::AlertCategory::PlcStop, palisade_model::Severity::Critical, "Controller stop"),
+            (palisade_model::AlertCategory::NewConnection, palisade_model::Severity::Medium, "New connection"),
+            (palisade_model::AlertCategory::CleartextCredentials, palisade_model::Severity::High, "Telnet login in clear text"),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (category, severity, title))| {
+            let mut d = palisade_detect::Draft::new(
+                category,
+                palisade_model::Timestamp(1_736_848_800_000_000_000 + i as i64),
+                title.into(),
+                "why".into(),
+            );
+            d.severity = severity;
+            d.src_ip = Some("10.20.20.50".parse().unwrap());
+            d.dst_ip = Some("10.20.20.110".parse().unwrap());
+            d.into_alert()
+        })
+        .collect();
+        store.save_detection(&mut alerts, &[], &palisade_detect::Learning::default()).unwrap();
+        store.set_alert_evidence(alerts[0].id, &evidence.display().to_string(), 0).unwrap();
+        alerts.iter().map(|a| a.id).collect()
+    })
+    .join()
+    .unwrap()
+}
+
+async fn alerts_are_worked_through_the_api(backend: Backend) {
+    let console = Console::new(backend);
+    let admin = console.admin().await;
+    let analyst = console.user(&admin, "ana", "security-analyst").await;
+    let viewer = console.user(&admin, "vic", "read-only").await;
+    let ids = store_alerts(&console);
+    let list = console.get("/api/v1/alerts?status=open", &viewer).await.json();
+    let titles: Vec<&str> = list["items"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Telnet login in clear text", "New connection", "Controller stop"], "newest first");
+    let critical = console.get("/api/v1/alerts?severity=critical", &viewer).await.json();
+    assert_eq!(critical["items"].as_array().unwrap().len(), 1);
+    assert_eq!(critical["items"][0]["category"], "plc-stop");
+    let one = console.get(&format!("/api/v1/alerts/{}", ids[0]), &viewer).await.json();
+    assert_eq!(one["alert"]["engine"], "operational");
+    assert_eq!(one["alert"]["src_ip"], "10.20.20.50");
+
+    let denied =
+        console.send(Method::POST, &format!("/api/v1/alerts/{}/status", ids[0]), &viewer, serde_json::json!({"status": "closed"})).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let acked = console
+        .send(Method::POST, &format!("/api/v1/alerts/{}/status", ids[0]), &analyst, serde_json::json!({"status": "acknowledged"}))
+        .await;
+    assert_eq!(acked.json()["status"], "acknowledged");
+    let bad =
+        console.send(Method::POST, &format!("/api/v1/alerts/{}/status", ids[0]), &analyst, serde_json::json!({"status": "deleted"})).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let bulk = console
+        .send(Method::POST, "/api/v1/alerts/bulk", &analyst, serde_json::json!({"ids": [ids[1], ids[2], 999_999], "status": "muted"}))
+        .await;
+    assert_eq!(bulk.json(), serde_json::json!({"changed": 2, "missing": [999_999]}));
+    let open = console.get("/api/v1/alerts?status=open", &viewer).await.json();
+    assert_eq!(open["items"].as_array().unwrap().len(), 1);
+    let muted = console.get("/api/v1/alerts?status=muted", &viewer).await.json();
+    assert_eq!(muted["items"].as_array().unwrap().len(), 2);
+    for path in [
+        "/api/v1/alerts?status=gone",
+        "/api/v1/alerts?severity=urgent",
+        "/api/v1/alerts?engine=magic",
+        "/api/v1/alerts?category=x",
+        "/api/v1/alerts?limit=5000",
+    ] {
+        assert_eq!(console.get(path, &viewer).await.status, StatusCode::BAD_REQUEST, "{path}");
+    }
+
+    let pcap = console.get(&format!("/api/v1/alerts/{}/evidence", ids[0]), &viewer).await;
+    assert_eq!(pcap.status, StatusCode::OK);
+    assert_eq!(pcap.headers["content-type"], "application/vnd.tcpdump.pcap");
+    assert_eq!(&pcap.body[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
+    assert_eq!(console.get(&format!("/api/v1/alerts/{}/evidence", ids[1]), &viewer).await.status, StatusCode::NOT_FOUND);
+
+    let overview = console.get("/api/v1/overview", &viewer).await.json();
+    assert_eq!(overview["alerts"]["open_by_severity"]["critical"], 1);
+    assert_eq!(overview["alerts"]["top_risks"][0]["ip"], "10.20.20.110");
+    let diff = console.get("/api/v1/baseline/diff?from=2025-01-14T00:00:00Z&to=2025-01-15T00:00:00Z", &viewer).await;
+    assert_eq!(diff.status, StatusCode::OK, "{}", diff.text());
+    assert!(diff.json()["added"].is_array());
+    let bad_diff = console.get("/api/v1/baseline/diff?from=yesterday&to=2025-01-15T00:00:00Z", &viewer).await;
+    assert_eq!(bad_diff.status, StatusCode::BAD_REQUEST);
+}
+
 macro_rules! api_suite {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -300,6 +399,10 @@ macro_rules! api_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn users_tokens_sites_and_settings() {
                 super::users_tokens_sites_and_settings($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn alerts_are_worked_through_the_api() {
+                super::alerts_are_worked_through_the_api($backend).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn the_ui_is_served_with_security_headers() {

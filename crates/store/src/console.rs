@@ -3,12 +3,25 @@
 //! settings. Written once over [`Db`], so SQLite and PostgreSQL answer the
 //! same.
 
+use crate::alerts::{alert_row, ALERT_COLUMNS};
 use crate::db::{Db, Query, Row, Value};
 use crate::rows::{parse_device, parse_event};
 use crate::StoreError;
+use palisade_detect::Alert;
 use palisade_engine::{Device, EventRecord};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Indexes the console's alert lists and dashboard use (after the
+/// detection tables exist); the same text runs on SQLite and PostgreSQL.
+pub(crate) const CONSOLE_ALERT_MIGRATION: &str = r#"
+CREATE INDEX alerts_severity ON alerts (severity, id);
+CREATE INDEX alerts_engine ON alerts (engine, id);
+CREATE INDEX alerts_category ON alerts (category, id);
+CREATE INDEX alerts_src_ip ON alerts (src_ip);
+CREATE INDEX alerts_dst_ip ON alerts (dst_ip);
+CREATE INDEX alerts_status_severity ON alerts (status, severity);
+"#;
 
 /// How the device list is ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -120,6 +133,84 @@ pub struct EventQuery {
     pub cursor: Option<String>,
     /// Page size.
     pub limit: usize,
+}
+
+/// Which alerts to list (newest first).
+#[derive(Clone, Debug, Default)]
+pub struct AlertQuery {
+    /// Only these statuses (any when empty).
+    pub statuses: Vec<String>,
+    /// Only this severity.
+    pub severity: Option<String>,
+    /// Only this engine.
+    pub engine: Option<String>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only alerts whose source or destination is one of these IPs or MACs.
+    pub hosts: Vec<String>,
+    /// Words that must all appear in the title, category or addresses (case-insensitive).
+    pub search: Option<String>,
+    /// Continue after this cursor.
+    pub cursor: Option<String>,
+    /// Page size.
+    pub limit: usize,
+}
+
+/// Alert counts for the dashboard.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AlertStats {
+    /// Open (new or acknowledged) alerts by severity.
+    pub open_by_severity: BTreeMap<String, u64>,
+    /// All alerts by status.
+    pub by_status: BTreeMap<String, u64>,
+    /// Alerts by day of their last occurrence (capture time) and severity,
+    /// for the last `days` days that have alerts.
+    pub timeline: Vec<DayCounts>,
+    /// Hosts with the most severe open alerts.
+    pub top_risks: Vec<HostRisk>,
+}
+
+/// Alerts of one day by severity.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DayCounts {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Alerts by severity.
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// A host's open alerts, weighted by severity.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostRisk {
+    /// The host's IP (or MAC).
+    pub ip: String,
+    /// Its device, if in the inventory.
+    pub device_id: Option<i64>,
+    /// The device's name, if known.
+    pub name: String,
+    /// Sum of severity weights (critical 10, high 5, medium 2, low 1).
+    pub score: u64,
+    /// Open alerts.
+    pub alerts: u64,
+    /// Worst severity among them.
+    pub worst: String,
+}
+
+/// A service one host used on another, as learned by detection.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceLink {
+    /// Client IP or MAC.
+    pub client: String,
+    /// Server IP or MAC.
+    pub server: String,
+    /// Protocol name, or `tcp/PORT` / `udp/PORT`.
+    pub service: String,
+    /// First seen (capture time, ns).
+    pub first_ns: i64,
+    /// Last seen (capture time, ns).
+    pub last_ns: i64,
+    /// Part of the learned baseline.
+    pub learned: bool,
 }
 
 /// Device counts for the dashboard.
@@ -318,6 +409,14 @@ pub trait ConsoleStore: Send {
     fn api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiToken>, StoreError>;
     /// Revokes a token; `false` if there was none.
     fn delete_api_token(&self, id: i64) -> Result<bool, StoreError>;
+    /// One page of alerts, newest first.
+    fn alert_page(&self, query: &AlertQuery) -> Result<Page<Alert>, StoreError>;
+    /// Alert counts by severity, status and day, and the riskiest hosts.
+    fn alert_stats(&self, days: usize) -> Result<AlertStats, StoreError>;
+    /// The device that has this IP or MAC as its first address.
+    fn device_id_of(&self, host: &str) -> Result<Option<i64>, StoreError>;
+    /// Services hosts used on each other (up to `limit`), optionally only those involving `hosts`.
+    fn service_links(&self, hosts: &[String], limit: usize) -> Result<Vec<ServiceLink>, StoreError>;
     /// Console settings.
     fn settings(&self) -> Result<BTreeMap<String, String>, StoreError>;
     /// Sets one setting.
@@ -676,7 +775,11 @@ impl<T: Db + Send> ConsoleStore for T {
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
         );
         let Some(r) = self.row(&sql, &[token_hash.into()])? else { return Ok(None) };
-        self.exec("UPDATE api_tokens SET last_used = $1 WHERE id = $2", &[now.into(), r.int(0).into()])?;
+        // Recording every use would make each read a write: once a minute is enough.
+        let minute = |t: &str| t.get(..16).map(str::to_string);
+        if r.opt_text(4).and_then(|t| minute(&t)) != minute(now) {
+            self.exec("UPDATE api_tokens SET last_used = $1 WHERE id = $2", &[now.into(), r.int(0).into()])?;
+        }
         let token = ApiToken { last_used: Some(now.to_string()), ..token_from(&r) };
         Ok(Some((token, user_from(&r, 5))))
     }
@@ -694,6 +797,118 @@ impl<T: Db + Send> ConsoleStore for T {
         Ok(self.exec("DELETE FROM api_tokens WHERE id = $1", &[id.into()])? > 0)
     }
 
+    fn alert_page(&self, query: &AlertQuery) -> Result<Page<Alert>, StoreError> {
+        let limit = query.limit.clamp(1, 1000);
+        let cursor = match &query.cursor {
+            Some(c) => Some(decode_cursor(c)?.0),
+            None => None,
+        };
+        // Several statuses: one index-backed query per status, merged, so
+        // the newest page never needs a sort of every matching alert.
+        let mut rows = Vec::new();
+        if query.statuses.len() > 1 {
+            for status in query.statuses.iter().take(8) {
+                rows.extend(self.rows_of_alert_query(query, Some(status), cursor, limit)?);
+            }
+            rows.sort_by_key(|r: &Row| std::cmp::Reverse(r.int(0)));
+            rows.truncate(limit + 1);
+        } else {
+            rows = self.rows_of_alert_query(query, query.statuses.first(), cursor, limit)?;
+        }
+        let more = rows.len() > limit;
+        let items = rows.iter().take(limit).map(alert_row).collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if more { items.last().map(|a| encode_cursor(a.id, "")) } else { None };
+        Ok(Page { items, next_cursor })
+    }
+
+    fn alert_stats(&self, days: usize) -> Result<AlertStats, StoreError> {
+        let mut stats = AlertStats::default();
+        const OPEN: &str = "status IN ('new', 'acknowledged')";
+        for r in self.rows(&format!("SELECT severity, COUNT(*) FROM alerts WHERE {OPEN} GROUP BY severity"), &[])? {
+            stats.open_by_severity.insert(r.text(0), count(r.int(1)));
+        }
+        for r in self.rows("SELECT status, COUNT(*) FROM alerts GROUP BY status", &[])? {
+            stats.by_status.insert(r.text(0), count(r.int(1)));
+        }
+        const DAY_NS: i64 = 86_400_000_000_000;
+        if let Some(newest) =
+            self.row("SELECT MAX(last_ns) FROM alerts", &[])?.and_then(|r| r.opt_text(0)).and_then(|t| t.parse::<i64>().ok())
+        {
+            let first_day = newest.div_euclid(DAY_NS) - days as i64 + 1;
+            let sql = "SELECT last_ns / 86400000000000 AS day, severity, COUNT(*) FROM alerts WHERE last_ns >= $1 GROUP BY day, severity ORDER BY day";
+            let mut by_day: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();
+            for r in self.rows(sql, &[(first_day * DAY_NS).into()])? {
+                by_day.entry(r.int(0)).or_default().insert(r.text(1), count(r.int(2)));
+            }
+            stats.timeline = by_day
+                .into_iter()
+                .map(|(day, counts)| DayCounts {
+                    day: chrono::DateTime::from_timestamp(day * 86_400, 0).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                    counts,
+                })
+                .collect();
+        }
+        let weight = "CASE severity WHEN 'critical' THEN 10 WHEN 'high' THEN 5 WHEN 'medium' THEN 2 ELSE 1 END";
+        let rank = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END";
+        let sql = format!(
+            "SELECT host, CAST(SUM(w) AS BIGINT) AS score, COUNT(*), MAX(r) FROM (\
+               SELECT COALESCE(src_ip, src_mac) AS host, {weight} AS w, {rank} AS r FROM alerts WHERE {OPEN} \
+               UNION ALL SELECT COALESCE(dst_ip, dst_mac) AS host, {weight} AS w, {rank} AS r FROM alerts WHERE {OPEN}) AS sides \
+             WHERE host IS NOT NULL GROUP BY host ORDER BY score DESC, host LIMIT 10"
+        );
+        for r in self.rows(&sql, &[])? {
+            let host = r.text(0);
+            let device = self.row("SELECT id, name FROM devices WHERE ip = $1 OR mac = $1 ORDER BY id LIMIT 1", &[host.as_str().into()])?;
+            let worst = ["low", "medium", "high", "critical"].get((r.int(3).clamp(1, 4) - 1) as usize).copied().unwrap_or("low");
+            stats.top_risks.push(HostRisk {
+                device_id: device.as_ref().map(|d| d.int(0)),
+                name: device.map(|d| d.text(1)).unwrap_or_default(),
+                ip: host,
+                score: count(r.int(1)),
+                alerts: count(r.int(2)),
+                worst: worst.to_string(),
+            });
+        }
+        Ok(stats)
+    }
+
+    fn device_id_of(&self, host: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.row("SELECT id FROM devices WHERE ip = $1 OR mac = $1 ORDER BY id LIMIT 1", &[host.into()])?.map(|r| r.int(0)))
+    }
+
+    fn service_links(&self, hosts: &[String], limit: usize) -> Result<Vec<ServiceLink>, StoreError> {
+        let mut q = Query::new("SELECT item, first_ns, last_ns, learned FROM baseline WHERE kind = 'service'");
+        if !hosts.is_empty() {
+            q.push(" AND (");
+            for (i, h) in hosts.iter().take(32).enumerate() {
+                if i > 0 {
+                    q.push(" OR ");
+                }
+                q.push("item LIKE ").bind(format!("{} %", like_escape(h))).push(" ESCAPE '\\'");
+                q.push(" OR item LIKE ").bind(format!("% {} %", like_escape(h))).push(" ESCAPE '\\'");
+            }
+            q.push(")");
+        }
+        q.push(" ORDER BY item LIMIT ").bind(limit as i64);
+        Ok(self
+            .rows(&q.sql, &q.params)?
+            .iter()
+            .filter_map(|r| {
+                let item = r.text(0);
+                let mut parts = item.splitn(3, ' ');
+                let (client, server, service) = (parts.next()?, parts.next()?, parts.next()?);
+                Some(ServiceLink {
+                    client: client.to_string(),
+                    server: server.to_string(),
+                    service: service.to_string(),
+                    first_ns: r.int(1),
+                    last_ns: r.int(2),
+                    learned: r.flag(3),
+                })
+            })
+            .collect())
+    }
+
     fn settings(&self) -> Result<BTreeMap<String, String>, StoreError> {
         Ok(self.rows("SELECT key, value FROM settings ORDER BY key", &[])?.iter().map(|r| (r.text(0), r.text(1))).collect())
     }
@@ -703,6 +918,61 @@ impl<T: Db + Send> ConsoleStore for T {
             self.exec("INSERT INTO settings (key, value) VALUES ($1, $2)", &[key.into(), value.into()])?;
         }
         Ok(())
+    }
+}
+
+/// The alert list's query for one status (or any).
+trait AlertRows {
+    fn rows_of_alert_query(
+        &self,
+        query: &AlertQuery,
+        status: Option<&String>,
+        cursor: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError>;
+}
+
+impl<T: Db> AlertRows for T {
+    fn rows_of_alert_query(
+        &self,
+        query: &AlertQuery,
+        status: Option<&String>,
+        cursor: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        let mut q = Query::new(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1"));
+        if let Some(s) = status {
+            q.push(" AND status = ").bind(s.as_str());
+        }
+        for (column, value) in [("severity", &query.severity), ("engine", &query.engine), ("category", &query.category)] {
+            if let Some(v) = value {
+                q.push(&format!(" AND {column} = ")).bind(v.as_str());
+            }
+        }
+        if !query.hosts.is_empty() {
+            q.push(" AND (");
+            for (i, h) in query.hosts.iter().take(32).enumerate() {
+                if i > 0 {
+                    q.push(" OR ");
+                }
+                q.push("src_ip = ").bind(h.as_str()).push(" OR dst_ip = ").bind(h.as_str());
+                q.push(" OR src_mac = ").bind(h.as_str()).push(" OR dst_mac = ").bind(h.as_str());
+            }
+            q.push(")");
+        }
+        if let Some(search) = &query.search {
+            for word in search.split_whitespace().take(8) {
+                let pattern = format!("%{}%", like_escape(&word.to_lowercase()));
+                q.push(" AND LOWER(title || ' ' || category || ' ' || COALESCE(src_ip, '') || ' ' || COALESCE(dst_ip, '') || ' ' || COALESCE(protocol, '')) LIKE ")
+                    .bind(pattern)
+                    .push(" ESCAPE '\\'");
+            }
+        }
+        if let Some(id) = cursor {
+            q.push(" AND id < ").bind(id);
+        }
+        q.push(" ORDER BY id DESC LIMIT ").bind(limit as i64 + 1);
+        self.rows(&q.sql, &q.params)
     }
 }
 

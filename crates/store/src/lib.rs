@@ -15,8 +15,8 @@ mod sqlite;
 
 pub use alerts::{AlertFilter, AlertStore};
 pub use console::{
-    AnalysisInfo, ApiToken, ConsoleStore, DeviceQuery, DeviceSort, DeviceStats, DeviceSummary, EventQuery, Page, Sensor, SessionRecord,
-    Site, User, UserUpdate,
+    AlertQuery, AlertStats, AnalysisInfo, ApiToken, ConsoleStore, DayCounts, DeviceQuery, DeviceSort, DeviceStats, DeviceSummary,
+    EventQuery, HostRisk, Page, Sensor, ServiceLink, SessionRecord, Site, User, UserUpdate,
 };
 pub use postgres::{redact_url, PgStore};
 pub use sqlite::SqliteStore;

@@ -65,6 +65,7 @@ CREATE TABLE api_tokens (id BIGSERIAL PRIMARY KEY, user_id BIGINT NOT NULL, name
 CREATE TABLE settings (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
 "#,
     crate::alerts::DETECTION_MIGRATION_PG,
+    crate::console::CONSOLE_ALERT_MIGRATION,
 ];
 
 /// A NULL that PostgreSQL accepts for a parameter of any type.

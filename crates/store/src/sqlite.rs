@@ -37,6 +37,7 @@ CREATE INDEX events_dst ON events (dst_ip);
 "#,
     CONSOLE_MIGRATION,
     crate::alerts::DETECTION_MIGRATION_SQLITE,
+    crate::console::CONSOLE_ALERT_MIGRATION,
 ];
 
 /// The console's columns and tables (sorting and filtering devices, sites,

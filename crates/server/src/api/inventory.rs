@@ -8,15 +8,18 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use palisade_engine::Device;
-use palisade_model::{DeviceType, Protocol};
-use palisade_store::{DeviceQuery, DeviceSort, EventQuery};
+use palisade_model::{DeviceType, Protocol, Timestamp};
+use palisade_store::{AlertQuery, DeviceQuery, DeviceSort, EventQuery};
 use serde::Deserialize;
+use std::collections::HashMap;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Devices drawn on the map at most (the rest are counted, not drawn).
 const MAP_MAX_DEVICES: usize = 5000;
+/// Learned services read for the map's links at most.
+const MAP_MAX_LINKS: usize = 100_000;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(overview))
         .routes(routes!(network_map))
         .routes(routes!(list_events))
+        .routes(routes!(list_connections))
         .routes(routes!(export_inventory))
 }
 
@@ -158,28 +162,49 @@ async fn get_device(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) ->
             let ips = device_ips(&device);
             let events =
                 if ips.is_empty() { Vec::new() } else { db.event_page(&EventQuery { ips, limit: 100, ..Default::default() })?.items };
+            let hosts = super::alerts::device_hosts(&device);
+            let mut alerts = Vec::new();
+            let mut connections = Vec::new();
+            if !hosts.is_empty() {
+                alerts = db.alert_page(&AlertQuery { hosts: hosts.clone(), limit: 100, ..Default::default() })?.items;
+                for link in db.service_links(&hosts, 500)? {
+                    let outgoing = hosts.contains(&link.client);
+                    let peer = if outgoing { link.server.clone() } else { link.client.clone() };
+                    connections.push(serde_json::json!({
+                        "peer": peer,
+                        "peer_id": db.device_id_of(&peer)?,
+                        "direction": if outgoing { "client" } else { "server" },
+                        "service": link.service,
+                        "first_seen": Timestamp(link.first_ns),
+                        "last_seen": Timestamp(link.last_ns),
+                        "learned": link.learned,
+                    }));
+                }
+            }
             Ok(Json(serde_json::json!({
                 "device": device,
-                "connections": [],
+                "connections": connections,
                 "events": events,
-                "alerts": [],
+                "alerts": alerts,
                 "vulnerabilities": [],
             })))
         })
         .await
 }
 
-/// Counts for the dashboard: devices by type and Purdue level, top vendors.
+/// Counts for the dashboard: devices by type and Purdue level, top
+/// vendors, alerts by severity and day, the riskiest hosts.
 #[utoipa::path(get, path = "/api/v1/overview", tag = "inventory",
     security(("session" = ["read-only"]), ("token" = ["read-only"])),
-    responses((status = 200, description = "`{devices: {total, by_type, by_purdue_level, top_vendors}, analyses}`", body = Object)))]
+    responses((status = 200, description = "`{devices: {total, by_type, by_purdue_level, top_vendors}, alerts: {open_by_severity, by_status, timeline, top_risks}, analyses}`", body = Object)))]
 async fn overview(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
     state
         .pool
         .run(|db| {
             let devices = db.device_stats()?;
+            let alerts = db.alert_stats(30)?;
             let analyses = db.analyses(5)?;
-            Ok(Json(serde_json::json!({ "devices": devices, "analyses": analyses })))
+            Ok(Json(serde_json::json!({ "devices": devices, "alerts": alerts, "analyses": analyses })))
         })
         .await
 }
@@ -195,7 +220,24 @@ async fn network_map(State(state): State<AppState>) -> ApiResult<Json<serde_json
         .run(|db| {
             let nodes = db.device_summaries(MAP_MAX_DEVICES)?;
             let total = db.device_stats()?.total;
-            Ok(Json(serde_json::json!({ "nodes": nodes, "edges": [], "total_devices": total })))
+            let mut by_address: HashMap<&str, i64> = HashMap::new();
+            for n in &nodes {
+                for address in [n.ip.as_str(), n.mac.as_str()] {
+                    if !address.is_empty() {
+                        by_address.entry(address).or_insert(n.id);
+                    }
+                }
+            }
+            let mut edges: HashMap<(i64, i64, String), ()> = HashMap::new();
+            for link in db.service_links(&[], MAP_MAX_LINKS)? {
+                let (Some(a), Some(b)) = (by_address.get(link.client.as_str()), by_address.get(link.server.as_str())) else { continue };
+                if a != b {
+                    edges.insert((*a, *b, link.service), ());
+                }
+            }
+            let edges: Vec<serde_json::Value> =
+                edges.into_keys().map(|(a, b, p)| serde_json::json!({ "source": a, "target": b, "protocol": p })).collect();
+            Ok(Json(serde_json::json!({ "nodes": nodes, "edges": edges, "total_devices": total })))
         })
         .await
 }
@@ -259,6 +301,68 @@ async fn list_events(State(state): State<AppState>, ApiQuery(params): ApiQuery<E
             }
             let page = db.event_page(&EventQuery { record_type, protocol, ips, cursor, limit })?;
             Ok(Json(serde_json::json!({ "items": page.items, "next_cursor": page.next_cursor })))
+        })
+        .await
+}
+
+/// Which connections to list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConnectionParams {
+    /// Only connections of this device.
+    device_id: Option<i64>,
+    /// At most this many, 1-10000 (default 1000).
+    limit: Option<usize>,
+}
+
+/// Who talks to whom over which service (protocol, or transport port), as
+/// detection learned it, with the devices on both sides.
+#[utoipa::path(get, path = "/api/v1/connections", tag = "inventory", params(ConnectionParams),
+    security(("session" = ["read-only"]), ("token" = ["read-only"])),
+    responses((status = 200, description = "`{items: [{client, client_id, server, server_id, service, first_seen, last_seen, learned}]}`", body = Object),
+              (status = 404, description = "No such device")))]
+async fn list_connections(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<ConnectionParams>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let limit = params.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 10000"));
+    }
+    state
+        .pool
+        .run(move |db| {
+            let hosts = match params.device_id {
+                Some(id) => {
+                    let device = db.device(id)?.ok_or_else(|| ApiError::not_found(format!("no device with id {id}")))?;
+                    let hosts = super::alerts::device_hosts(&device);
+                    if hosts.is_empty() {
+                        return Ok(Json(serde_json::json!({ "items": [] })));
+                    }
+                    hosts
+                }
+                None => Vec::new(),
+            };
+            let mut ids: HashMap<String, Option<i64>> = HashMap::new();
+            let mut items = Vec::new();
+            for link in db.service_links(&hosts, limit)? {
+                for host in [&link.client, &link.server] {
+                    if !ids.contains_key(host) {
+                        ids.insert(host.clone(), db.device_id_of(host)?);
+                    }
+                }
+                items.push(serde_json::json!({
+                    "client": link.client,
+                    "client_id": ids.get(&link.client).copied().flatten(),
+                    "server": link.server,
+                    "server_id": ids.get(&link.server).copied().flatten(),
+                    "service": link.service,
+                    "first_seen": Timestamp(link.first_ns),
+                    "last_seen": Timestamp(link.last_ns),
+                    "learned": link.learned,
+                }));
+            }
+            Ok(Json(serde_json::json!({ "items": items })))
         })
         .await
 }

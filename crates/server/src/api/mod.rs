@@ -3,6 +3,7 @@
 //! logged-in user, no `security` for public endpoints).
 
 mod admin;
+mod alerts;
 mod captures;
 mod inventory;
 mod session;
@@ -57,6 +58,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi_json))
         .merge(session::routes())
         .merge(inventory::routes())
+        .merge(alerts::routes())
         .merge(captures::routes())
         .merge(admin::routes())
 }

@@ -1,12 +1,14 @@
 //! The store suite: the same tests run against SQLite and PostgreSQL, so
 //! both backends give the same answers.
 
+use palisade_detect::{BaselineRow, Draft, Learning};
 use palisade_engine::{build_inventory, ActivityLog, Observations};
+use palisade_model::{AlertCategory, AlertStatus, Severity};
 use palisade_model::{
     Contact, Endpoint, Event, IdentityFact, IdentityField, MacAddr, Operation, OperationKind, OperationResult, Protocol, Timestamp,
     Transport,
 };
-use palisade_store::{AnalysisRecord, Database, DeviceQuery, DeviceSort, EventQuery, SessionRecord, StoreError, UserUpdate};
+use palisade_store::{AlertQuery, AnalysisRecord, Database, DeviceQuery, DeviceSort, EventQuery, SessionRecord, StoreError, UserUpdate};
 use std::collections::BTreeSet;
 
 /// Opens the backend under test; opening twice gives the same data.
@@ -161,13 +163,18 @@ pub fn device_lists_page_sort_filter_and_search(backend: &dyn Backend) {
     let newest = store.device_page(&DeviceQuery { sort: DeviceSort::LastSeen, descending: true, limit: 1, ..Default::default() }).unwrap();
     assert_eq!(newest.items[0].ips[0].to_string(), "10.0.0.42", "server 41 was seen last");
 
+    // The classification is the engine's business: count what it decided.
+    let of_type = |t: &str| all.iter().filter(|d| d.device_type.as_str() == t).count() as u64;
+    let at_level = |l: Option<u8>| all.iter().filter(|d| d.purdue_level == l).count() as u64;
+    assert!(of_type("plc") >= 20, "the PLCs said they were");
     let plcs = DeviceQuery { device_type: Some("plc".into()), limit: 50, ..Default::default() };
-    assert_eq!(store.device_page(&plcs).unwrap().items.len(), 20);
-    assert_eq!(store.device_count(&plcs).unwrap(), 20);
+    assert_eq!(store.device_page(&plcs).unwrap().items.len() as u64, of_type("plc"));
+    assert!(store.device_page(&plcs).unwrap().items.iter().all(|d| d.device_type.as_str() == "plc"));
+    assert_eq!(store.device_count(&plcs).unwrap(), of_type("plc"));
     let level1 = DeviceQuery { purdue_level: Some(1), limit: 50, ..Default::default() };
-    assert_eq!(store.device_count(&level1).unwrap(), 20);
+    assert_eq!(store.device_count(&level1).unwrap(), at_level(Some(1)));
     let unknown = DeviceQuery { purdue_level: Some(-1), limit: 50, ..Default::default() };
-    assert_eq!(store.device_count(&unknown).unwrap(), 22);
+    assert_eq!(store.device_count(&unknown).unwrap(), at_level(None));
     let acme = DeviceQuery { vendor: Some("Acme Controls".into()), limit: 50, ..Default::default() };
     assert_eq!(store.device_count(&acme).unwrap(), 5);
     let http = DeviceQuery { protocol: Some("http".into()), limit: 50, ..Default::default() };
@@ -193,9 +200,9 @@ pub fn device_lists_page_sort_filter_and_search(backend: &dyn Backend) {
 
     let stats = store.device_stats().unwrap();
     assert_eq!(stats.total, 42);
-    assert_eq!(stats.by_type.get("plc"), Some(&20));
-    assert_eq!(stats.by_purdue_level.get("1"), Some(&20));
-    assert_eq!(stats.by_purdue_level.get("unknown"), Some(&22));
+    assert_eq!(stats.by_type.get("plc"), Some(&of_type("plc")));
+    assert_eq!(stats.by_purdue_level.get("1"), Some(&at_level(Some(1))));
+    assert_eq!(stats.by_purdue_level.get("unknown").copied().unwrap_or(0), at_level(None));
     assert_eq!(stats.top_vendors, [("Rockwell Automation".to_string(), 37), ("Acme Controls".to_string(), 5)], "OUI otherwise");
     let summaries = store.device_summaries(10).unwrap();
     assert_eq!(summaries.len(), 10);
@@ -276,6 +283,99 @@ pub fn sites_sensors_and_analyses(backend: &dyn Backend) {
     assert_eq!(analyses[0].inputs, ["test.pcap"]);
 }
 
+/// Thirty alerts: every third critical, the rest high; alert `i` comes
+/// from 10.0.0.(i % 3 + 1) to 10.0.0.9, on day `i % 2`.
+fn store_alerts(store: &mut dyn Database) -> Vec<i64> {
+    let mut alerts: Vec<_> = (0..30)
+        .map(|i| {
+            let day = i64::from(i % 2) * 86_400 + 1_736_848_800;
+            let mut d = Draft::new(
+                AlertCategory::UnauthorizedWrite,
+                Timestamp(day * 1_000_000_000),
+                format!("Write number {i}"),
+                "A host that only read now writes.".into(),
+            );
+            d.severity = if i % 3 == 0 { Severity::Critical } else { Severity::High };
+            d.src_ip = Some(format!("10.0.0.{}", i % 3 + 1).parse().unwrap());
+            d.dst_ip = Some("10.0.0.9".parse().unwrap());
+            d.protocol = Some(Protocol::Modbus);
+            d.detail = i.to_string();
+            d.into_alert()
+        })
+        .collect();
+    let baseline = vec![BaselineRow {
+        kind: "service".into(),
+        item: "10.0.0.1 10.0.0.2 modbus".into(),
+        first_seen: Timestamp(1),
+        last_seen: Timestamp(2),
+        count: 3,
+        learned: true,
+        peak_bytes: 0,
+        peak_packets: 0,
+    }];
+    store.save_detection(&mut alerts, &baseline, &Learning::default()).unwrap();
+    alerts.iter().map(|a| a.id).collect()
+}
+
+pub fn alerts_page_filter_and_count(backend: &dyn Backend) {
+    let mut store = backend.open();
+    save(store.as_mut(), &plant());
+    let ids = store_alerts(store.as_mut());
+    assert_eq!(ids.len(), 30);
+    let mut seen = Vec::new();
+    let mut query = AlertQuery { limit: 7, ..Default::default() };
+    loop {
+        let page = store.alert_page(&query).unwrap();
+        seen.extend(page.items.iter().map(|a| a.id));
+        match page.next_cursor {
+            Some(c) => query.cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(seen, newest_first);
+    let critical = AlertQuery { severity: Some("critical".into()), limit: 100, ..Default::default() };
+    assert_eq!(store.alert_page(&critical).unwrap().items.len(), 10);
+    let from_two = AlertQuery { hosts: vec!["10.0.0.2".into()], limit: 100, ..Default::default() };
+    assert_eq!(store.alert_page(&from_two).unwrap().items.len(), 10);
+    let to_nine = AlertQuery { hosts: vec!["10.0.0.9".into()], limit: 100, ..Default::default() };
+    assert_eq!(store.alert_page(&to_nine).unwrap().items.len(), 30);
+    let search = AlertQuery { search: Some("NUMBER 27".into()), limit: 100, ..Default::default() };
+    let titles: Vec<String> = store.alert_page(&search).unwrap().items.iter().map(|a| a.title.clone()).collect();
+    assert_eq!(titles, ["Write number 27"]);
+    let by_address = AlertQuery { search: Some("10.0.0.3".into()), limit: 100, ..Default::default() };
+    assert_eq!(store.alert_page(&by_address).unwrap().items.len(), 10, "search covers addresses");
+
+    store.set_alert_status(ids[0], AlertStatus::Closed).unwrap();
+    store.set_alert_status(ids[1], AlertStatus::Acknowledged).unwrap();
+    let open = AlertQuery { statuses: vec!["new".into(), "acknowledged".into()], limit: 100, ..Default::default() };
+    assert_eq!(store.alert_page(&open).unwrap().items.len(), 29);
+    let stats = store.alert_stats(30).unwrap();
+    assert_eq!(stats.open_by_severity.get("critical"), Some(&9));
+    assert_eq!(stats.open_by_severity.get("high"), Some(&20));
+    assert_eq!(stats.by_status.get("closed"), Some(&1));
+    assert_eq!(stats.timeline.iter().map(|d| d.day.as_str()).collect::<Vec<_>>(), ["2025-01-14", "2025-01-15"]);
+    assert_eq!(stats.timeline[0].counts.values().sum::<u64>(), 15);
+    // 10.0.0.9 is the destination of all 29 open alerts: the riskiest host.
+    assert_eq!(stats.top_risks[0].ip, "10.0.0.9");
+    assert_eq!((stats.top_risks[0].alerts, stats.top_risks[0].score, stats.top_risks[0].worst.as_str()), (29, 9 * 10 + 20 * 5, "critical"));
+    assert!(stats.top_risks[0].device_id.is_some(), "10.0.0.9 is a device of the plant");
+    assert_eq!(store.device_id_of("10.0.0.9").unwrap(), stats.top_risks[0].device_id);
+    assert_eq!(store.device_id_of("192.0.2.1").unwrap(), None);
+
+    let links = store.service_links(&[], 100).unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(
+        (links[0].client.as_str(), links[0].server.as_str(), links[0].service.as_str(), links[0].learned),
+        ("10.0.0.1", "10.0.0.2", "modbus", true)
+    );
+    assert_eq!(store.service_links(&["10.0.0.2".into()], 100).unwrap().len(), 1);
+    assert!(store.service_links(&["10.0.0.3".into()], 100).unwrap().is_empty());
+    let bad = AlertQuery { cursor: Some("x".into()), limit: 5, ..Default::default() };
+    assert!(matches!(store.alert_page(&bad), Err(StoreError::Invalid { .. })));
+}
+
 /// Declares one `#[test]` per suite test for a backend.
 #[macro_export]
 macro_rules! store_suite {
@@ -295,6 +395,10 @@ macro_rules! store_suite {
         #[test]
         fn users_sessions_tokens_and_settings() {
             suite::users_sessions_tokens_and_settings(&$backend);
+        }
+        #[test]
+        fn alerts_page_filter_and_count() {
+            suite::alerts_page_filter_and_count(&$backend);
         }
         #[test]
         fn sites_sensors_and_analyses() {
