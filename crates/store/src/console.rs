@@ -15,12 +15,12 @@ use std::collections::BTreeMap;
 /// Indexes the console's alert lists and dashboard use (after the
 /// detection tables exist); the same text runs on SQLite and PostgreSQL.
 pub(crate) const CONSOLE_ALERT_MIGRATION: &str = r#"
-CREATE INDEX alerts_severity ON alerts (severity, id);
-CREATE INDEX alerts_engine ON alerts (engine, id);
-CREATE INDEX alerts_category ON alerts (category, id);
-CREATE INDEX alerts_src_ip ON alerts (src_ip);
-CREATE INDEX alerts_dst_ip ON alerts (dst_ip);
-CREATE INDEX alerts_status_severity ON alerts (status, severity);
+CREATE INDEX IF NOT EXISTS alerts_severity ON alerts (severity, id);
+CREATE INDEX IF NOT EXISTS alerts_engine ON alerts (engine, id);
+CREATE INDEX IF NOT EXISTS alerts_category ON alerts (category, id);
+CREATE INDEX IF NOT EXISTS alerts_src_ip ON alerts (src_ip);
+CREATE INDEX IF NOT EXISTS alerts_dst_ip ON alerts (dst_ip);
+CREATE INDEX IF NOT EXISTS alerts_status_severity ON alerts (status, severity);
 "#;
 
 /// How the device list is ordered.
