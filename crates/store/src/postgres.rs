@@ -4,7 +4,9 @@
 //! at once.
 
 use crate::db::{Db, Row, Value};
-use crate::rows::{assign_ids, join, parse_device, parse_event, DeviceRow, EventRow, FactRow, IpRow, MacRow, ObservationRows, PairRow};
+use crate::rows::{
+    assign_ids, join, parse_device, parse_event, DeviceRow, EventRow, FactRow, IpRow, LinkRow, MacRow, ObservationRows, PairRow,
+};
 use crate::{AnalysisRecord, EventFilter, Store, StoreError};
 use palisade_engine::{ActivityLog, Device, EventRecord, ExternalEndpoint, Inventory, Observations};
 use postgres::binary_copy::BinaryCopyInWriter;
@@ -66,7 +68,15 @@ CREATE TABLE settings (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
 "#,
     crate::alerts::DETECTION_MIGRATION_PG,
     crate::console::CONSOLE_ALERT_MIGRATION,
+    LINKS_MIGRATION,
 ];
+
+/// Who asked whom for what (the behaviour that device classification reads).
+const LINKS_MIGRATION: &str = r#"
+CREATE TABLE obs_links (client TEXT NOT NULL, server TEXT NOT NULL, service TEXT NOT NULL, first_ns BIGINT NOT NULL,
+                        last_ns BIGINT NOT NULL, packets BIGINT NOT NULL, bytes BIGINT NOT NULL, operations TEXT NOT NULL,
+                        PRIMARY KEY (client, server, service));
+"#;
 
 /// A NULL that PostgreSQL accepts for a parameter of any type.
 #[derive(Debug)]
@@ -197,7 +207,7 @@ impl PgStore {
         let rows = ObservationRows::from_observations(obs);
         let mut client = self.client();
         let mut tx = client.transaction()?;
-        tx.batch_execute("TRUNCATE obs_macs, obs_ips, obs_pairs, obs_facts, devices, external_endpoints")?;
+        tx.batch_execute("TRUNCATE obs_macs, obs_ips, obs_pairs, obs_facts, obs_links, devices, external_endpoints")?;
         Self::copy_rows(
             &mut tx,
             "COPY obs_macs (mac, first_ns, last_ns, packets, protocols, routes_public) FROM STDIN BINARY",
@@ -225,6 +235,13 @@ impl PgStore {
             &[T::TEXT, T::TEXT, T::TEXT, T::TEXT, T::TEXT, T::INT8, T::INT8, T::INT8],
             &rows.facts,
             |f: &FactRow| vec![&f.mac, &f.ip, &f.field, &f.value, &f.protocol, &f.first_ns, &f.last_ns, &f.count],
+        )?;
+        Self::copy_rows(
+            &mut tx,
+            "COPY obs_links (client, server, service, first_ns, last_ns, packets, bytes, operations) FROM STDIN BINARY",
+            &[T::TEXT, T::TEXT, T::TEXT, T::INT8, T::INT8, T::INT8, T::INT8, T::TEXT],
+            &rows.links,
+            |l: &LinkRow| vec![&l.client, &l.server, &l.service, &l.first_ns, &l.last_ns, &l.packets, &l.bytes, &l.operations],
         )?;
         let known: HashMap<String, i64> =
             tx.query("SELECT key, device_id FROM device_keys", &[])?.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1))).collect();
@@ -393,6 +410,18 @@ impl PgStore {
                 first_ns: r.try_get(5)?,
                 last_ns: r.try_get(6)?,
                 count: r.try_get(7)?,
+            });
+        }
+        for r in client.query("SELECT client, server, service, first_ns, last_ns, packets, bytes, operations FROM obs_links", &[])? {
+            rows.links.push(LinkRow {
+                client: r.try_get(0)?,
+                server: r.try_get(1)?,
+                service: r.try_get(2)?,
+                first_ns: r.try_get(3)?,
+                last_ns: r.try_get(4)?,
+                packets: r.try_get(5)?,
+                bytes: r.try_get(6)?,
+                operations: r.try_get(7)?,
             });
         }
         Ok(rows)

@@ -1,7 +1,9 @@
 //! SQLite storage.
 
 use crate::db::{sqlite_placeholders, Db, Row, Value};
-use crate::rows::{assign_ids, join, parse_device, parse_event, DeviceRow, EventRow, FactRow, IpRow, MacRow, ObservationRows, PairRow};
+use crate::rows::{
+    assign_ids, join, parse_device, parse_event, DeviceRow, EventRow, FactRow, IpRow, LinkRow, MacRow, ObservationRows, PairRow,
+};
 use crate::{AnalysisRecord, EventFilter, Store, StoreError};
 use palisade_engine::{ActivityLog, Device, EventRecord, ExternalEndpoint, Inventory, Observations};
 use rusqlite::types::ValueRef;
@@ -38,7 +40,15 @@ CREATE INDEX events_dst ON events (dst_ip);
     CONSOLE_MIGRATION,
     crate::alerts::DETECTION_MIGRATION_SQLITE,
     crate::console::CONSOLE_ALERT_MIGRATION,
+    LINKS_MIGRATION,
 ];
+
+/// Who asked whom for what (the behaviour that device classification reads).
+const LINKS_MIGRATION: &str = r#"
+CREATE TABLE obs_links (client TEXT NOT NULL, server TEXT NOT NULL, service TEXT NOT NULL, first_ns INTEGER NOT NULL,
+                        last_ns INTEGER NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL, operations TEXT NOT NULL,
+                        PRIMARY KEY (client, server, service));
+"#;
 
 /// The console's columns and tables (sorting and filtering devices, sites,
 /// sensors, users, sessions, API tokens, settings).
@@ -184,6 +194,25 @@ impl SqliteStore {
             })
             .map_err(&e)?;
         rows.facts = mapped.collect::<Result<_, _>>().map_err(&e)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT client, server, service, first_ns, last_ns, packets, bytes, operations FROM obs_links")
+            .map_err(&e)?;
+        let mapped = stmt
+            .query_map([], |r| {
+                Ok(LinkRow {
+                    client: r.get(0)?,
+                    server: r.get(1)?,
+                    service: r.get(2)?,
+                    first_ns: r.get(3)?,
+                    last_ns: r.get(4)?,
+                    packets: r.get(5)?,
+                    bytes: r.get(6)?,
+                    operations: r.get(7)?,
+                })
+            })
+            .map_err(&e)?;
+        rows.links = mapped.collect::<Result<_, _>>().map_err(&e)?;
         Ok(rows)
     }
 }
@@ -241,7 +270,7 @@ impl Store for SqliteStore {
         let e = |source| StoreError::Database { path: path.clone(), source };
         let rows = ObservationRows::from_observations(obs);
         let tx = self.conn.transaction().map_err(e)?;
-        tx.execute_batch("DELETE FROM obs_macs; DELETE FROM obs_ips; DELETE FROM obs_pairs; DELETE FROM obs_facts; DELETE FROM devices; DELETE FROM external_endpoints;")
+        tx.execute_batch("DELETE FROM obs_macs; DELETE FROM obs_ips; DELETE FROM obs_pairs; DELETE FROM obs_facts; DELETE FROM obs_links; DELETE FROM devices; DELETE FROM external_endpoints;")
             .map_err(e)?;
         {
             let mut ins = tx.prepare("INSERT INTO obs_macs VALUES (?1, ?2, ?3, ?4, ?5, ?6)").map_err(e)?;
@@ -259,6 +288,10 @@ impl Store for SqliteStore {
             let mut ins = tx.prepare("INSERT INTO obs_facts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)").map_err(e)?;
             for f in &rows.facts {
                 ins.execute(params![f.mac, f.ip, f.field, f.value, f.protocol, f.first_ns, f.last_ns, f.count]).map_err(e)?;
+            }
+            let mut ins = tx.prepare("INSERT INTO obs_links VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)").map_err(e)?;
+            for l in &rows.links {
+                ins.execute(params![l.client, l.server, l.service, l.first_ns, l.last_ns, l.packets, l.bytes, l.operations]).map_err(e)?;
             }
             let mut known = HashMap::new();
             let mut stmt = tx.prepare("SELECT key, device_id FROM device_keys").map_err(e)?;
