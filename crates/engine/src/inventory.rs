@@ -453,7 +453,7 @@ impl Builder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use palisade_model::{Contact, Endpoint, Event, IdentityFact, Transport};
+    use palisade_model::{Contact, Endpoint, Event, IdentityFact, Operation, OperationKind, OperationResult, Transport};
 
     fn mac(last: u8) -> MacAddr {
         MacAddr([0x00, 0x1b, 0x1b, 0, 0, last])
@@ -595,5 +595,88 @@ mod tests {
         let inv = inventory(&events);
         assert_eq!(inv.devices.len(), 1);
         assert_eq!(inv.devices[0].protocols, vec![Protocol::Lldp]);
+    }
+
+    fn fact_about(who: Endpoint, protocol: Protocol, field: IdentityField, value: &str) -> Event {
+        Event::Identity(IdentityFact { ts: Timestamp(3), subject: who, protocol, field, value: value.into() })
+    }
+
+    #[test]
+    fn fingerprints_name_the_os_with_their_source() {
+        let pc = ep(Some(mac(20)), "10.0.0.20");
+        let stack = Endpoint { mac: None, ..pc };
+        let events = vec![
+            contact(pc, ep(Some(mac(21)), "10.0.0.21"), 1),
+            fact_about(stack, Protocol::Tcp, IdentityField::TcpFingerprint, "syn ttl=128 win=64240 mss=1460 ws=8 opts=M,N,W,N,N,S df"),
+            fact_about(pc, Protocol::Dhcp, IdentityField::DhcpFingerprint, "1,3,6,15,31,33,43,44,46,47,119,121,249,252"),
+        ];
+        let inv = inventory(&events);
+        let d = inv.devices.iter().find(|d| d.macs == vec![mac(20)]).expect("pc");
+        let os: Vec<(&str, &str)> =
+            d.facts.iter().filter(|f| f.field == IdentityField::Os).map(|f| (f.source.as_str(), f.value.as_str())).collect();
+        assert_eq!(os, [("dhcp", "Windows"), ("tcp", "Windows")]);
+        assert_eq!((d.os.as_deref(), d.device_type, d.purdue_level), (Some("Windows"), DeviceType::Workstation, Some(4)));
+        assert!(d.active && d.billable);
+    }
+
+    #[test]
+    fn a_host_reached_through_a_router_is_not_a_router_itself() {
+        let (gateway, plc, scada) = (mac(30), mac(31), mac(32));
+        let events = vec![
+            // The SCADA server's requests reach the PLC through the gateway; the PLC answers from its own MAC.
+            contact(ep(Some(scada), "10.1.0.5"), ep(Some(gateway), "10.2.0.11"), 1),
+            contact(ep(Some(plc), "10.2.0.11"), ep(Some(gateway), "10.1.0.5"), 2),
+            contact(ep(Some(scada), "10.1.0.5"), ep(Some(gateway), "8.8.8.8"), 3),
+        ];
+        let inv = inventory(&events);
+        let routers: Vec<&Vec<MacAddr>> = inv.devices.iter().filter(|d| d.device_type == DeviceType::Router).map(|d| &d.macs).collect();
+        assert_eq!(routers, [&vec![gateway]]);
+        assert!(inv.devices.iter().any(|d| d.macs == vec![plc] && d.ips == vec!["10.2.0.11".parse::<IpAddr>().unwrap()]));
+    }
+
+    #[test]
+    fn what_internet_servers_say_stays_off_the_gateway() {
+        let (gateway, pc) = (mac(40), mac(41));
+        let server = |ip: &str| Endpoint { mac: Some(gateway), ip: Some(ip.parse().unwrap()), port: 80 };
+        let mut events = Vec::new();
+        for (i, ip) in ["93.184.216.34", "151.101.1.69"].iter().enumerate() {
+            events.push(contact(ep(Some(pc), "10.0.0.9"), server(ip), i as i64));
+            events.push(fact_about(server(ip), Protocol::Http, IdentityField::Server, "nginx"));
+        }
+        let inv = inventory(&events);
+        let gw = inv.devices.iter().find(|d| d.macs == vec![gateway]).expect("gateway");
+        assert!(gw.facts.iter().all(|f| f.field != IdentityField::Server), "{:?}", gw.facts);
+    }
+
+    #[test]
+    fn behaviour_tells_scada_servers_from_hmis() {
+        let scada = ep(Some(mac(50)), "10.0.1.5");
+        let hmi = ep(Some(mac(51)), "10.0.1.21");
+        let plc = |i: u8| ep(Some(mac(60 + i)), &format!("10.0.2.{}", 10 + i));
+        let poll = |client: Endpoint, server: Endpoint, kind: OperationKind| {
+            Event::Operation(Operation {
+                ts: Timestamp(4),
+                client,
+                server,
+                protocol: Protocol::Modbus,
+                kind,
+                code: 3,
+                target: None,
+                result: OperationResult::Success,
+                count: 5,
+            })
+        };
+        let mut events = Vec::new();
+        for i in 0..12 {
+            events.push(contact(scada, plc(i), 1));
+            events.push(poll(scada, plc(i), OperationKind::Read));
+        }
+        events.push(contact(hmi, plc(0), 1));
+        events.push(poll(hmi, plc(0), OperationKind::Write));
+        let inv = inventory(&events);
+        let t = |m: u8| inv.devices.iter().find(|d| d.macs == vec![mac(m)]).map(|d| (d.device_type, d.purdue_level));
+        assert_eq!(t(50), Some((DeviceType::ScadaServer, Some(2))));
+        assert_eq!(t(51), Some((DeviceType::Hmi, Some(2))));
+        assert_eq!(t(60), Some((DeviceType::Plc, Some(1))));
     }
 }

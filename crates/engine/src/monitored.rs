@@ -101,3 +101,99 @@ pub fn site_counts(devices: &[Device]) -> Vec<SiteCount> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::SourcedFact;
+    use palisade_model::{DeviceType, MacAddr};
+
+    const DAY_NS: i64 = 24 * 3600 * 1_000_000_000;
+
+    fn device(mac: u8, last_seen_days: i64) -> Device {
+        Device {
+            id: 0,
+            macs: vec![MacAddr([0, 0x1b, 0x1b, 0, 0, mac])],
+            ips: Vec::new(),
+            hostnames: Vec::new(),
+            vendor: None,
+            model: None,
+            firmware: None,
+            serial: None,
+            os: None,
+            device_type: DeviceType::Unknown,
+            confidence: 0,
+            purdue_level: None,
+            protocols: Vec::new(),
+            first_seen: Timestamp(0),
+            last_seen: Timestamp(last_seen_days * DAY_NS),
+            billable: false,
+            active: false,
+            behind_router: false,
+            classification_reasons: Vec::new(),
+            facts: Vec::new(),
+            keys: Vec::new(),
+        }
+    }
+
+    fn hostname(value: &str, source: &str) -> SourcedFact {
+        SourcedFact {
+            field: IdentityField::Hostname,
+            value: value.into(),
+            source: source.into(),
+            first_seen: Timestamp(0),
+            last_seen: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn sixty_days_is_the_limit() {
+        let mut devices = vec![device(1, 100), device(2, 40), device(3, 39)];
+        mark_monitored(&mut devices, Timestamp(100 * DAY_NS));
+        let state: Vec<(bool, bool)> = devices.iter().map(|d| (d.active, d.billable)).collect();
+        assert_eq!(state, [(true, true), (true, true), (false, false)]);
+    }
+
+    #[test]
+    fn one_host_with_several_interfaces_counts_once() {
+        let mut a = device(1, 1);
+        a.facts.push(hostname("HMI-LINE1", "nbns"));
+        let mut b = device(2, 1);
+        b.facts.push(hostname("hmi-line1", "dhcp"));
+        let mut c = device(3, 1);
+        c.facts.push(hostname("hmi-line1.plant.local", "dns"));
+        let (mut d, mut e) = (device(4, 1), device(5, 1));
+        d.vendor = Some("Siemens".into());
+        d.serial = Some("S C-X4U12345".into());
+        e.vendor = d.vendor.clone();
+        e.serial = d.serial.clone();
+        let mut devices = vec![a, b, c, d, e];
+        mark_monitored(&mut devices, Timestamp(DAY_NS));
+        let billable: Vec<bool> = devices.iter().map(|d| d.billable).collect();
+        // DNS names are per address, not per host: they never merge devices.
+        assert_eq!(billable, [true, false, true, true, false]);
+    }
+
+    #[test]
+    fn virtual_router_macs_are_not_devices_to_count() {
+        let mut vrrp = device(1, 1);
+        vrrp.macs = vec![MacAddr([0x00, 0x00, 0x5e, 0x00, 0x01, 0x07])];
+        let mut devices = vec![vrrp, device(2, 1)];
+        mark_monitored(&mut devices, Timestamp(DAY_NS));
+        assert_eq!(devices.iter().map(|d| d.billable).collect::<Vec<_>>(), [false, true]);
+    }
+
+    #[test]
+    fn sites_count_their_monitored_devices() {
+        let mut devices: Vec<Device> = (0..=120u8).map(|i| device(i, if i < 5 { 1 } else { 100 })).collect();
+        mark_monitored(&mut devices, Timestamp(100 * DAY_NS));
+        let counts = site_counts(&devices);
+        assert_eq!(counts.len(), 1);
+        let c = &counts[0];
+        assert_eq!((c.site.as_str(), c.monitored_devices, c.devices, c.inactive_devices), ("default", 116, 121, 5));
+        assert_eq!(c.licence.as_ref().map(|l| (l.size.as_str(), l.count)), Some(("S", 1)));
+        assert_eq!((c.stacked_alternative.is_none(), c.enterprise_iot_estimate), (true, 200));
+        let empty = site_counts(&[]);
+        assert_eq!((empty[0].monitored_devices, empty[0].enterprise_iot_estimate), (0, 0));
+    }
+}

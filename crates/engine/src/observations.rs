@@ -404,3 +404,86 @@ impl Observations {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_model::{OperationResult, ProtocolSet};
+
+    fn ep(ip: &str, port: u16) -> Endpoint {
+        Endpoint { mac: Some(MacAddr([0, 0x1b, 0x1b, 0, 0, 1])), ip: Some(ip.parse().unwrap()), port }
+    }
+
+    fn contact(client: &str, server: &str, port: u16, protocol: Option<Protocol>, packets: u64) -> Event {
+        Event::Contact(Contact {
+            first_seen: Timestamp(1),
+            last_seen: Timestamp(2),
+            client: ep(client, 40000),
+            server: ep(server, port),
+            client_mac_inbound: None,
+            server_mac_inbound: None,
+            transport: Transport::Tcp,
+            protocol,
+            also: ProtocolSet::default(),
+            packets_to_server: packets.div_ceil(2),
+            packets_to_client: packets / 2,
+            bytes_to_server: 100 * packets,
+            bytes_to_client: 100 * packets,
+            link_broadcast: false,
+        })
+    }
+
+    fn operation(protocol: Protocol, kind: OperationKind, count: u32) -> Event {
+        Event::Operation(Operation {
+            ts: Timestamp(3),
+            client: ep("10.0.0.1", 40000),
+            server: ep("10.0.0.2", 502),
+            protocol,
+            kind,
+            code: 3,
+            target: None,
+            result: OperationResult::Success,
+            count,
+        })
+    }
+
+    fn key(client: &str, server: &str, service: Service) -> LinkKey {
+        LinkKey { client: Party::Ip(client.parse().unwrap()), server: Party::Ip(server.parse().unwrap()), service }
+    }
+
+    #[test]
+    fn links_count_conversations_and_operations() {
+        let mut obs = Observations::default();
+        obs.ingest(&[
+            contact("10.0.0.1", "10.0.0.2", 502, Some(Protocol::Modbus), 10),
+            operation(Protocol::Modbus, OperationKind::Read, 7),
+            operation(Protocol::Modbus, OperationKind::Write, 1),
+            operation(Protocol::Arp, OperationKind::Identify, 1),
+            // Unnamed traffic makes a link by port, unless it is a probe.
+            contact("10.0.0.1", "10.0.0.3", 5450, None, 40),
+            contact("10.0.0.1", "10.0.0.4", 9100, None, 3),
+            // The internet is not behaviour.
+            contact("10.0.0.1", "8.8.8.8", 443, Some(Protocol::Tls), 10),
+        ]);
+        let modbus = obs.links.get(&key("10.0.0.1", "10.0.0.2", Service::Protocol(Protocol::Modbus))).expect("modbus link");
+        assert_eq!((modbus.seen.packets, modbus.bytes), (10, 2000));
+        assert_eq!(modbus.operations.iter().collect::<Vec<_>>(), [(OperationKind::Read, 7), (OperationKind::Write, 1)]);
+        assert!(obs.links.contains_key(&key("10.0.0.1", "10.0.0.3", Service::Tcp(5450))));
+        assert_eq!(obs.links.len(), 2, "{:?}", obs.links.keys().collect::<Vec<_>>());
+        let mut again = Observations::default();
+        again.ingest(&[operation(Protocol::Modbus, OperationKind::Read, 3)]);
+        obs.merge(again);
+        let merged = obs.links.get(&key("10.0.0.1", "10.0.0.2", Service::Protocol(Protocol::Modbus))).expect("modbus link");
+        assert_eq!(merged.operations.get(OperationKind::Read), 10);
+    }
+
+    #[test]
+    fn services_have_stable_names() {
+        for s in [Service::Protocol(Protocol::S7commPlus), Service::Tcp(5450), Service::Udp(2222)] {
+            assert_eq!(Service::parse(&s.to_string()), Some(s));
+        }
+        assert_eq!(Service::Tcp(5450).to_string(), "tcp/5450");
+        assert_eq!(Service::parse("sctp/1"), None);
+        assert_eq!(Service::parse("tcp/x"), None);
+    }
+}
