@@ -448,6 +448,15 @@ fn by_description(e: &Evidence<'_>) -> Option<Verdict> {
     })
 }
 
+/// The DHCP client's parameter request list is one that a kind of device
+/// sends (a Cisco IP phone asks for its TFTP server).
+fn by_dhcp_client(e: &Evidence<'_>) -> Option<Verdict> {
+    e.facts_of(IdentityField::DhcpFingerprint).find_map(|f| {
+        let m = crate::fingerprint::dhcp_os(&f.value)?;
+        verdict(m.device_type?, 70, format!("its DHCP requests are those of {} ({})", m.os, f.value))
+    })
+}
+
 /// Listening ports that only one kind of device usually offers.
 const DEVICE_PORTS: &[(&str, DeviceType, &str)] = &[
     ("tcp/9100", DeviceType::Printer, "raw printing (JetDirect)"),
@@ -616,6 +625,7 @@ fn proposals(e: &Evidence<'_>) -> Vec<Verdict> {
     out.extend(by_discovery(e));
     out.extend(by_network_management(e));
     out.extend(by_managing_controllers(e));
+    out.extend(by_dhcp_client(e));
     out.extend(by_listening_port(e));
     out.extend(by_hp_embedded(e));
     out.extend(by_scanning(e));
@@ -887,6 +897,15 @@ mod tests {
         assert_eq!((c.device_type, c.confidence), (DeviceType::Phone, 70));
         // What the OUI registry says is not a description.
         assert_eq!(kind(&[fact(IdentityField::Description, "printer", "oui")], &Behaviour::default()), DeviceType::Unknown);
+    }
+
+    #[test]
+    fn dhcp_clients_that_name_a_kind_of_device() {
+        let phone = [fact(IdentityField::DhcpFingerprint, "1,66,6,3,15,150,35,151", "dhcp")];
+        let c = run(&phone, &Behaviour::default(), &[]);
+        assert_eq!((c.device_type, c.confidence), (DeviceType::Phone, 70));
+        let windows = [fact(IdentityField::DhcpFingerprint, "1,3,6,15,31,33,43,44,46,47,119,121,249,252", "dhcp")];
+        assert_eq!(kind(&windows, &Behaviour::default()), DeviceType::Unknown, "an OS is not a type");
     }
 
     #[test]
