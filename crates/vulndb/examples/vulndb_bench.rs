@@ -3,19 +3,26 @@
 //! Writes synthetic CVE records in the NVD CVE JSON 2.0 feed format (one
 //! file per "year", like the NVD data feeds), imports them into a fresh
 //! database, imports them again (nothing changed), then matches a set of
-//! synthetic devices, cold and from the cache, and prints the times.
+//! synthetic devices, cold and from the cache, then builds the site's
+//! recommendations, risk scores, attack paths and risk report over ten
+//! conversations per device, and prints the times.
 //!
 //! ```sh
 //! cargo run --release -p palisade-vulndb --example vulndb_bench -- [CVES] [DEVICES] [DIR]
 //! ```
 //! Defaults: 250000 CVEs, 10000 devices, a temporary folder.
 
-use palisade_engine::{Device, SourcedFact};
-use palisade_model::{DeviceType, IdentityField, Timestamp};
+use palisade_engine::{Device, EventRecord, SourcedFact};
+use palisade_model::{DeviceType, IdentityField, Protocol, Timestamp};
+use palisade_vulndb::advice::recommend;
 use palisade_vulndb::db::VulnStore;
 use palisade_vulndb::matching::match_devices;
+use palisade_vulndb::report::risk_report;
+use palisade_vulndb::risk::site_risk;
+use palisade_vulndb::site::{Connection, SiteData};
 use palisade_vulndb::{import_paths, SqliteVulnDb};
 use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -151,19 +158,20 @@ fn devices(count: usize, models: usize, rng: &mut Rng) -> Vec<Device> {
     (0..count)
         .map(|i| {
             let (v, m, f) = identities.get(i % models.max(1)).cloned().unwrap_or_default();
+            let office = i % 5 == 1;
             Device {
                 id: i as i64 + 1,
                 macs: Vec::new(),
-                ips: Vec::new(),
+                ips: vec![address(i)],
                 hostnames: Vec::new(),
                 vendor: Some(v.clone()),
                 model: Some(m.clone()),
                 firmware: Some(f.clone()),
                 serial: None,
                 os: None,
-                device_type: DeviceType::Plc,
+                device_type: if office { DeviceType::Workstation } else { DeviceType::Plc },
                 confidence: 0,
-                purdue_level: Some(1),
+                purdue_level: Some(if office { 4 } else { 1 }),
                 protocols: Vec::new(),
                 first_seen: Timestamp(0),
                 last_seen: Timestamp(0),
@@ -176,6 +184,61 @@ fn devices(count: usize, models: usize, rng: &mut Rng) -> Vec<Device> {
             }
         })
         .collect()
+}
+
+/// The address of the `i`th synthetic device.
+fn address(i: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(0x0a00_0000u32.wrapping_add(i as u32)))
+}
+
+/// Times recommendations, risk and the risk report on the devices with
+/// ten conversations each (a third of them stored operations).
+fn assess(devices: Vec<Device>, matches: std::collections::BTreeMap<i64, Vec<palisade_vulndb::matching::VulnMatch>>, rng: &mut Rng) {
+    let n = devices.len();
+    let mut site = SiteData { name: "bench".into(), devices, vulns: matches, ..Default::default() };
+    for k in 0..n * 10 {
+        let (a, b) = (address(rng.below(n as u64) as usize), address(rng.below(n as u64) as usize));
+        if k % 3 == 0 {
+            let kind = if k % 1000 == 0 { "program-download" } else { "read" };
+            site.events.push(EventRecord {
+                id: k as i64,
+                time: Timestamp(0),
+                record_type: "operation".into(),
+                protocol: Protocol::S7comm,
+                src_ip: Some(a),
+                src_mac: None,
+                dst_ip: Some(b),
+                dst_mac: None,
+                kind: kind.into(),
+                code: Some(0),
+                target: None,
+                result: None,
+                detail: None,
+                count: 1,
+            });
+        } else {
+            site.connections.push(Connection { client: a, server: b, protocol: Some(Protocol::S7comm), seen_in: "service".into() });
+        }
+    }
+    site.connections_from_events();
+    let t = Instant::now();
+    let recs = recommend(&site);
+    let rec_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let risk = site_risk(&site, &recs);
+    let risk_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let html = risk_report(&site, &recs, &risk, "bench", &[]);
+    println!(
+        "assess {n} devices, {} connections, {} operations: recommendations {rec_secs:.2} s ({} kinds), risk and attack paths \
+         {risk_secs:.2} s (site {}), risk report {:.2} s ({} KB)",
+        site.connections.len(),
+        site.events.len(),
+        recs.site.len(),
+        risk.score,
+        t.elapsed().as_secs_f64(),
+        html.len() / 1024
+    );
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -248,5 +311,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed().as_secs_f64(),
         again.values().map(Vec::len).sum::<usize>()
     );
+    assess(list, matches, &mut rng);
     Ok(())
 }

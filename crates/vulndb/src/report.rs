@@ -52,6 +52,8 @@ th { background: #f3f5f9; font-weight: 600; } tr { break-inside: avoid; page-bre
 
 /// Most device rows a risk report lists (the rest are in `palisade risk --json`).
 const MAX_ROWS: usize = 300;
+/// Most devices a recommendation row names.
+const MAX_LISTED: usize = 25;
 /// Most devices a vulnerability report details.
 const MAX_DEVICES: usize = 200;
 
@@ -176,7 +178,11 @@ fn recommendation_rows(out: &mut String, recs: &Recommendations, site: &SiteData
     }
     out.push_str("<table><tr><th>Priority</th><th>Recommendation</th><th>Devices</th></tr>");
     for r in &recs.site {
-        let devices: Vec<String> = r.device_ids.iter().map(|id| site.device(*id).map_or_else(|| format!("#{id}"), device_label)).collect();
+        let mut devices: Vec<String> =
+            r.device_ids.iter().take(MAX_LISTED).map(|id| site.device(*id).map_or_else(|| format!("#{id}"), device_label)).collect();
+        if r.device_ids.len() > MAX_LISTED {
+            devices.push(format!("… and {} more", r.device_ids.len() - MAX_LISTED));
+        }
         let _ = write!(out, "<tr><td>{}</td><td><b>{}</b><br>{}<ul class=\"evidence\">", badge(&r.priority), esc(&r.title), esc(&r.action));
         for e in r.evidence.iter().take(6) {
             let _ = write!(out, "<li>{}: {}</li>", esc(&e.kind), esc(&e.detail));
