@@ -284,22 +284,71 @@ impl LoginLimiter {
     }
 }
 
+/// Callers recently authenticated, so that a burst of requests does not
+/// look the same token or session up each time. Entries live a few seconds,
+/// and every change to users, sessions or tokens empties the cache.
+#[derive(Default)]
+pub struct AuthCache {
+    entries: Mutex<HashMap<String, (Caller, Instant)>>,
+}
+
+impl AuthCache {
+    /// How long an entry is trusted.
+    const TTL: Duration = Duration::from_secs(10);
+    /// Entries kept at most.
+    const MAX: usize = 10_000;
+
+    fn get(&self, key: &str) -> Option<Caller> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(key).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(caller, _)| caller.clone())
+    }
+
+    fn put(&self, key: String, caller: Caller) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= Self::MAX {
+            entries.clear();
+        }
+        entries.insert(key, (caller, Instant::now()));
+    }
+
+    /// Forgets every caller (after a change to users, sessions or tokens).
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
 /// Authenticates the caller from a bearer token or the session cookie.
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     if let Some(token) = bearer {
         let hash = token_hash(token.trim());
+        let key = format!("token:{hash}");
+        if let Some(caller) = state.auth_cache.get(&key) {
+            return Ok(Some(caller));
+        }
         let found = state.pool.run(move |db| Ok(db.use_api_token(&hash, &rfc3339_now())?)).await?;
         return match found {
-            Some((_, user)) => Ok(Some(Caller { user, session: None, csrf: None })),
+            Some((_, user)) => {
+                let caller = Caller { user, session: None, csrf: None };
+                state.auth_cache.put(key, caller.clone());
+                Ok(Some(caller))
+            }
             None => Err(ApiError::unauthorized("the API token is not valid (revoked, or its user was removed)")),
         };
     }
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     let hash = token_hash(token);
+    let key = format!("session:{hash}");
+    if let Some(caller) = state.auth_cache.get(&key) {
+        return Ok(Some(caller));
+    }
     let lookup = hash.clone();
     let found = state.pool.run(move |db| Ok(db.session(&lookup, unix_now())?)).await?;
-    Ok(found.map(|(session, user)| Caller { user, session: Some(hash), csrf: Some(session.csrf_token) }))
+    let caller = found.map(|(session, user)| Caller { user, session: Some(hash), csrf: Some(session.csrf_token) });
+    if let Some(c) = &caller {
+        state.auth_cache.put(key, c.clone());
+    }
+    Ok(caller)
 }
 
 /// Checks the caller against what the route needs, on every request.

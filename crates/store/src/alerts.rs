@@ -82,7 +82,8 @@ pub trait AlertStore {
     fn intel(&self) -> Result<Vec<Indicator>, StoreError>;
 }
 
-pub(crate) const ALERT_COLUMNS: &str = "id, group_key, title, category, engine, severity, status, src_ip, src_mac, dst_ip, dst_mac, protocol, \
+pub(crate) const ALERT_COLUMNS: &str =
+    "id, group_key, title, category, engine, severity, status, src_ip, src_mac, dst_ip, dst_mac, protocol, \
                              first_ns, last_ns, count, description, remediation, evidence, evidence_packets, baseline_items";
 
 fn corrupt(what: String) -> StoreError {

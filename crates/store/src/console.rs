@@ -363,6 +363,8 @@ pub struct ApiToken {
 pub trait ConsoleStore: Send {
     /// One page of devices.
     fn device_page(&self, query: &DeviceQuery) -> Result<Page<Device>, StoreError>;
+    /// One page of devices as JSON objects without their facts (for lists).
+    fn device_list(&self, query: &DeviceQuery) -> Result<Page<String>, StoreError>;
     /// How many devices match the query's filters.
     fn device_count(&self, query: &DeviceQuery) -> Result<u64, StoreError>;
     /// One device.
@@ -473,6 +475,49 @@ fn device_filters(q: &mut Query, query: &DeviceQuery) {
     }
 }
 
+/// One page of devices as their stored JSON.
+fn device_json_page<T: Db>(db: &T, query: &DeviceQuery) -> Result<Page<String>, StoreError> {
+    let sort = query.sort;
+    let column = sort.column();
+    let mut q = Query::new(&format!("SELECT data, id, {column} FROM devices"));
+    device_filters(&mut q, query);
+    let (cmp, dir) = if query.descending { ("<", "DESC") } else { (">", "ASC") };
+    if let Some(cursor) = &query.cursor {
+        let (id, value) = decode_cursor(cursor)?;
+        if sort == DeviceSort::Id {
+            q.push(&format!(" AND id {cmp} ")).bind(id);
+        } else {
+            let value: Value = if sort.is_integer() { Value::Int(value.parse().map_err(|_| invalid_cursor())?) } else { value.into() };
+            q.push(&format!(" AND ({column}, id) {cmp} (")).bind(value).push(", ").bind(id).push(")");
+        }
+    }
+    if sort == DeviceSort::Id {
+        q.push(&format!(" ORDER BY id {dir}"));
+    } else {
+        q.push(&format!(" ORDER BY {column} {dir}, id {dir}"));
+    }
+    let limit = query.limit.clamp(1, 1000);
+    q.push(" LIMIT ").bind(limit as i64 + 1);
+    let rows = db.rows(&q.sql, &q.params)?;
+    let more = rows.len() > limit;
+    let mut items = Vec::with_capacity(limit);
+    let mut next_cursor = None;
+    for r in rows.into_iter().take(limit) {
+        next_cursor = Some(encode_cursor(r.int(1), &r.text(2)));
+        items.push(r.text(0));
+    }
+    Ok(Page { items, next_cursor: if more { next_cursor } else { None } })
+}
+
+/// A stored device's JSON without its identity facts (lists show the
+/// summary; one device's page shows the facts).
+fn without_facts(data: &str) -> Result<String, StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt { path: "devices".into(), what: format!("device: {e}") };
+    let mut fields: BTreeMap<&str, &serde_json::value::RawValue> = serde_json::from_str(data).map_err(corrupt)?;
+    fields.remove("facts");
+    serde_json::to_string(&fields).map_err(corrupt)
+}
+
 /// Escapes LIKE wildcards so user text matches literally.
 fn like_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -509,36 +554,15 @@ fn token_from(r: &Row) -> ApiToken {
 
 impl<T: Db + Send> ConsoleStore for T {
     fn device_page(&self, query: &DeviceQuery) -> Result<Page<Device>, StoreError> {
-        let sort = query.sort;
-        let column = sort.column();
-        let mut q = Query::new(&format!("SELECT data, id, {column} FROM devices"));
-        device_filters(&mut q, query);
-        let (cmp, dir) = if query.descending { ("<", "DESC") } else { (">", "ASC") };
-        if let Some(cursor) = &query.cursor {
-            let (id, value) = decode_cursor(cursor)?;
-            if sort == DeviceSort::Id {
-                q.push(&format!(" AND id {cmp} ")).bind(id);
-            } else {
-                let value: Value = if sort.is_integer() { Value::Int(value.parse().map_err(|_| invalid_cursor())?) } else { value.into() };
-                q.push(&format!(" AND ({column}, id) {cmp} (")).bind(value).push(", ").bind(id).push(")");
-            }
-        }
-        if sort == DeviceSort::Id {
-            q.push(&format!(" ORDER BY id {dir}"));
-        } else {
-            q.push(&format!(" ORDER BY {column} {dir}, id {dir}"));
-        }
-        let limit = query.limit.clamp(1, 1000);
-        q.push(" LIMIT ").bind(limit as i64 + 1);
-        let rows = self.rows(&q.sql, &q.params)?;
-        let more = rows.len() > limit;
-        let mut items = Vec::with_capacity(limit);
-        let mut next_cursor = None;
-        for r in rows.iter().take(limit) {
-            items.push(parse_device("devices", &r.text(0))?);
-            next_cursor = Some(encode_cursor(r.int(1), &r.text(2)));
-        }
-        Ok(Page { items, next_cursor: if more { next_cursor } else { None } })
+        let page = device_json_page(self, query)?;
+        let items = page.items.iter().map(|data| parse_device("devices", data)).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    fn device_list(&self, query: &DeviceQuery) -> Result<Page<String>, StoreError> {
+        let page = device_json_page(self, query)?;
+        let items = page.items.iter().map(|data| without_facts(data)).collect::<Result<_, _>>()?;
+        Ok(Page { items, next_cursor: page.next_cursor })
     }
 
     fn device_count(&self, query: &DeviceQuery) -> Result<u64, StoreError> {

@@ -111,7 +111,7 @@ async fn update_user(
         disabled: change.disabled,
         last_login: None,
     };
-    state
+    let result = state
         .pool
         .run(move |db| {
             if !db.update_user(id, &update)? {
@@ -122,7 +122,10 @@ async fn update_user(
             }
             Ok(Json(serde_json::json!(db.user(id)?)))
         })
-        .await
+        .await;
+    // Cached callers may carry the old state of the user or token.
+    state.auth_cache.clear();
+    result
 }
 
 /// Removes a user with their sessions and tokens. An admin cannot remove themself.
@@ -137,7 +140,7 @@ async fn delete_user(
     if id == caller.user.id {
         return Err(ApiError::bad_request("you cannot remove yourself; ask another admin"));
     }
-    state
+    let result = state
         .pool
         .run(
             move |db| {
@@ -148,7 +151,10 @@ async fn delete_user(
                 }
             },
         )
-        .await
+        .await;
+    // Cached callers may carry the old state of the user or token.
+    state.auth_cache.clear();
+    result
 }
 
 /// The caller's API tokens (an admin sees everyone's).
@@ -197,7 +203,7 @@ async fn delete_token(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     let only = if caller.role() == Role::Admin { None } else { Some(caller.user.id) };
-    state
+    let result = state
         .pool
         .run(move |db| {
             let mine = db.api_tokens(only)?.iter().any(|t| t.id == id);
@@ -207,7 +213,10 @@ async fn delete_token(
                 Err(ApiError::not_found(format!("no token with id {id} of yours")))
             }
         })
-        .await
+        .await;
+    // Cached callers may carry the old state of the user or token.
+    state.auth_cache.clear();
+    result
 }
 
 /// Sites.

@@ -85,6 +85,7 @@ async fn login(State(state): State<AppState>, ClientAddr(client): ClientAddr, Ap
 async fn logout(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Response> {
     if let Some(hash) = caller.session {
         state.pool.run(move |db| Ok(db.delete_session(&hash)?)).await?;
+        state.auth_cache.clear();
     }
     let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
@@ -139,5 +140,6 @@ async fn change_password(
             db.user(id)?.ok_or_else(|| ApiError::not_found("user removed meanwhile"))
         })
         .await?;
+    state.auth_cache.clear();
     Ok(Json(session_body(&user, caller.csrf.as_deref())))
 }

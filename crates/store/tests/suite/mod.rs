@@ -194,6 +194,12 @@ pub fn device_lists_page_sort_filter_and_search(backend: &dyn Backend) {
     let bad_int = DeviceQuery { sort: DeviceSort::LastSeen, cursor: Some("3.7a".into()), limit: 5, ..Default::default() };
     assert!(matches!(store.device_page(&bad_int), Err(StoreError::Invalid { .. })));
 
+    let listed = store.device_list(&DeviceQuery { limit: 3, ..Default::default() }).unwrap();
+    let first: serde_json::Value = serde_json::from_str(&listed.items[0]).unwrap();
+    assert_eq!(first["id"], all[0].id);
+    assert!(first.get("facts").is_none(), "lists leave the facts out");
+    assert_eq!(first["ips"][0], all[0].ips[0].to_string());
+    assert_eq!(listed.next_cursor, store.device_page(&DeviceQuery { limit: 3, ..Default::default() }).unwrap().next_cursor);
     let one = store.device(all[3].id).unwrap().expect("device by id");
     assert_eq!(one, all[3]);
     assert!(store.device(99_999).unwrap().is_none());
