@@ -184,6 +184,8 @@ test('an uploaded capture is analysed and its devices appear', async () => {
   await open('upload', 'Upload capture');
   await page.setInputFiles('#capture-file', file);
   await page.locator('#upload-status', { hasText: 'Done' }).waitFor({ timeout: 60_000 });
+  await page.locator('#jobs .job[data-state=done]').first().waitFor();
+  assert.match(await page.locator('#jobs').innerText(), /palisade-browser-\d+\.pcap/);
   await shot('upload-done');
   await open('devices?search=192.168.77', 'Inventory');
   await page.waitForFunction(() => document.querySelectorAll('.table-wrap tbody tr').length === 3);

@@ -130,7 +130,7 @@ fn seed(location: &Location, o: &Options) {
                   CASE WHEN g % 10 = 0 THEN 'critical' WHEN g % 3 = 0 THEN 'medium' ELSE severity END, \
                   CASE WHEN g % 4 = 0 THEN 'new' WHEN g % 4 = 1 THEN 'closed' WHEN g % 4 = 2 THEN 'learned' ELSE 'acknowledged' END, \
                   '10.' || ((g / 65536) % 256) || '.' || ((g / 256) % 256) || '.' || (g % 256), src_mac, dst_ip, dst_mac, protocol, \
-                  first_ns + g * 1000000000, last_ns + g * 1000000000, count, description, remediation, evidence, evidence_packets, baseline_items";
+                  first_ns + CAST(g AS BIGINT) * 1000000000, last_ns + CAST(g AS BIGINT) * 1000000000, count, description, remediation, evidence, evidence_packets, baseline_items";
     match location {
         Location::Sqlite(path) => {
             let conn = rusqlite::Connection::open(path).unwrap();

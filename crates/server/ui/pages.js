@@ -372,10 +372,10 @@ async function uploadPage({ onLeave }) {
   let polling = null;
   async function refreshJobs() {
     const list = await api('GET', '/captures');
-    jobs.replaceChildren(list.items.length ? list.items.map((j) => el('div', { class: 'job', 'data-state': j.state },
+    jobs.replaceChildren(...(list.items.length ? list.items.map((j) => el('div', { class: 'job', 'data-state': j.state },
       el('div', {}, el('strong', {}, j.name), el('div', { class: 'muted' }, `${(j.size / 1e6).toFixed(1)} MB · ${j.user} · ${time(j.created_at)}`)),
       el('div', { class: 'progress' }, (() => { const b = el('div'); b.style.width = `${j.percent}%`; return b; })()),
-      el('div', {}, j.state === 'done' ? el('a', { href: '#/devices' }, `${j.outcome.devices} devices`) : j.state === 'failed' ? el('span', { class: 'error', title: j.error }, 'failed') : `${j.state} ${j.percent}%`))) : empty('No upload yet.'));
+      el('div', {}, j.state === 'done' ? el('a', { href: '#/devices' }, `${j.outcome.devices} devices`) : j.state === 'failed' ? el('span', { class: 'error', title: j.error }, 'failed') : `${j.state} ${j.percent}%`))) : [empty('No upload yet.')]));
     return list.items;
   }
   async function send(file) {

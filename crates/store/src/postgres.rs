@@ -97,6 +97,9 @@ impl ToSql for AnyNull {
 /// The PostgreSQL store.
 pub struct PgStore {
     client: Mutex<Client>,
+    /// Statements prepared on this connection, by text (the console runs
+    /// the same few over and over).
+    statements: Mutex<HashMap<String, postgres::Statement>>,
     /// The URL without its password, for messages.
     url: String,
 }
@@ -143,7 +146,7 @@ impl PgStore {
             }
             client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}")).map_err(err)?;
         }
-        let store = PgStore { client: Mutex::new(client), url: shown };
+        let store = PgStore { client: Mutex::new(client), statements: Mutex::default(), url: shown };
         store.migrate()?;
         Ok(store)
     }
@@ -154,6 +157,22 @@ impl PgStore {
 
     fn client(&self) -> MutexGuard<'_, Client> {
         self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The prepared statement for `sql`, preparing it the first time.
+    fn statement(&self, client: &mut Client, sql: &str) -> Result<postgres::Statement, postgres::Error> {
+        /// Statements kept at most (queries with many filters vary).
+        const MAX_STATEMENTS: usize = 512;
+        let mut statements = self.statements.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(statement) = statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = client.prepare(sql)?;
+        if statements.len() >= MAX_STATEMENTS {
+            statements.clear();
+        }
+        statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
@@ -347,7 +366,7 @@ impl Db for PgStore {
         let boxed = pg_params(params);
         let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
         let mut client = self.client();
-        let statement = client.prepare(sql).map_err(&e)?;
+        let statement = self.statement(&mut client, sql).map_err(&e)?;
         let rows = client.query(&statement, &refs).map_err(&e)?;
         rows.iter()
             .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect::<Result<Vec<_>, _>>().map(Row))
@@ -358,7 +377,9 @@ impl Db for PgStore {
     fn exec(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let boxed = pg_params(params);
         let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
-        self.client().execute(sql, &refs).map_err(self.err())
+        let mut client = self.client();
+        let statement = self.statement(&mut client, sql).map_err(self.err())?;
+        client.execute(&statement, &refs).map_err(self.err())
     }
 }
 
