@@ -10,7 +10,7 @@
 //! - 52 %: the engineering workstation opens the S7-1500's web server (a new protocol);
 //! - 60 %, 64 %: the engineering workstation downloads a program to the M340, then uploads
 //!   it back (UMAS over Modbus);
-//! - 66 %: the laptop guesses FTP logins on the WAGO PFC200 (six users refused);
+//! - 66 %: the laptop guesses FTP logins on the WAGO PFC200 (twelve users refused);
 //! - 67 %: the engineering workstation logs in to the PFC200 over FTP and stores a firmware image;
 //! - 68 %: the SCADA cold-restarts the DNP3 relay;
 //! - 70 %: the engineering workstation sets the ET 200SP's IP address with PROFINET DCP;
@@ -109,7 +109,8 @@ fn attacks(sim: &mut Sim) {
     let t = sim.at(0.64);
     umas(sim, t, &[0x33, 0x34, 0x34, 0x35]);
     let t = sim.at(0.66);
-    let guesses = [("admin", false), ("root", false), ("user", false), ("operator", false), ("service", false), ("guest", false)];
+    let users = ["admin", "root", "user", "operator", "service", "guest", "wago", "plc", "maint", "engineer", "test", "ftp"];
+    let guesses: Vec<(&str, bool)> = users.iter().map(|u| (*u, false)).collect();
     ftp_session(sim, t, &laptop, &plant::WAGO_PFC, &guesses, None);
     let t = sim.at(0.67);
     ftp_session(sim, t, &plant::EWS, &plant::WAGO_PFC, &[("admin", true)], Some("PFC200_firmware_04.02.13.wup"));

@@ -21,7 +21,7 @@ const HALF_OPEN_FLOOD: u64 = 500;
 /// Failed logins between two hosts within this time...
 const FAILED_LOGIN_WINDOW_NS: i64 = 300_000_000_000;
 /// ...that make a brute-force attempt.
-const FAILED_LOGINS: u64 = 5;
+const FAILED_LOGINS: u64 = 10;
 /// A minute's traffic this many times the learned peak is a spike...
 const SPIKE_FACTOR: u64 = 10;
 /// ...and at least this much above it (bytes, packets).

@@ -4,7 +4,9 @@
 use crate::alert::Draft;
 use crate::detector::{Detector, Ev};
 use crate::host::HostKey;
-use palisade_model::{AlertCategory, Contact, Endpoint, IdentityFact, Operation, Protocol, Timestamp, Transport, Violation};
+use palisade_model::{
+    AlertCategory, Contact, Endpoint, Event, IdentityFact, Operation, OperationKind, Protocol, Timestamp, Transport, Violation,
+};
 
 /// Ethertype of ARP.
 pub(crate) const ETHERTYPE_ARP: u16 = 0x0806;
@@ -58,6 +60,14 @@ impl Detector {
             self.ioc_identity(f, ev);
         }
     }
+}
+
+/// True for events the sensor reports only for detection: DNS lookups and
+/// ARP requests (operations by the thousand that say little on their own).
+/// Activity logs leave them out.
+pub fn detection_only(event: &Event) -> bool {
+    matches!(event, Event::Operation(op) if op.protocol == Protocol::Arp
+        || (op.protocol == Protocol::Dns && op.kind == OperationKind::Read))
 }
 
 /// An endpoint in words: its IP, else its MAC.

@@ -39,6 +39,7 @@ mod windows;
 pub use alert::{default_engine, default_severity, remediation, Alert, Draft};
 pub use baseline::{diff, Baseline, BaselineDiff, BaselineKey, BaselineRow, Item, ScanKind, Service};
 pub use detector::{AlertChange, Batch, DetectionState, Detector, Outcome};
+pub use dispatch::detection_only;
 pub use evidence::{Evidence, EvidenceWriter, MAX_EVIDENCE_PACKETS};
 pub use host::{Cidr, HostKey};
 pub use intel::{parse_intel, Indicator, IndicatorKind, IntelError, IntelSet};

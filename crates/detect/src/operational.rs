@@ -108,7 +108,7 @@ impl Detector {
             format!("{src} asked {dst} for a {} operation over {proto} (function code {}){on}", op.kind, op.code)
         };
         let critical = super::alert::default_severity(category) == Severity::Critical;
-        let baseline_note = if critical { "" } else { "; the baseline never saw it between these hosts" };
+        let baseline_note = if critical || !self.clock.has_baseline() { "" } else { "; the baseline never saw it between these hosts" };
         let repeats = if op.count > 1 { format!(" ({} times)", op.count) } else { String::new() };
         let description = format!("{what}{repeats}; {outcome}{baseline_note}.");
         let mut d = draft(category, op.ts, &op.client, &op.server, Some(proto), title, description);

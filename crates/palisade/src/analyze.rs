@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use palisade_capture::{expand_inputs, open_input, PacketSource};
-use palisade_detect::{Batch, Detector, EvidenceWriter, Rules};
+use palisade_detect::{detection_only, Batch, Detector, EvidenceWriter, Rules};
 use palisade_engine::{build_inventory, ActivityLog, Observations};
 use palisade_sensor::{run_batches, Opener, PipelineConfig, Progress, RunStats};
 use palisade_store::{AnalysisRecord, Database, SqliteStore, Store};
@@ -237,7 +237,9 @@ pub fn analyze_into_with_progress(
     };
     let stats = run_batches(inputs, config, progress, |batch| {
         observations.ingest(&batch.events);
-        activity.ingest(&batch.events);
+        for event in batch.events.iter().filter(|e| !detection_only(e)) {
+            activity.ingest(std::slice::from_ref(event));
+        }
         detector.ingest(Batch { events: &batch.events, marks: &batch.marks, bytes: &batch.bytes });
     });
     activity.sort();
@@ -265,6 +267,11 @@ fn save_detection(store: &mut dyn Database, detector: Detector, names: &[String]
     // Packets of capture files are read back from them by input index.
     let files = names.iter().map(|n| Some(PathBuf::from(n)).filter(|p| p.is_file())).collect();
     let mut writer = EvidenceWriter::new(files);
+    if outcome.alerts.iter().any(|c| !c.evidence.is_empty()) {
+        std::fs::create_dir_all(evidence_dir).with_context(|| format!("creating the evidence directory {}", evidence_dir.display()))?;
+    }
+    // Stored paths are absolute, so they work from anywhere (the console, another directory).
+    let evidence_dir = std::fs::canonicalize(evidence_dir).unwrap_or_else(|_| evidence_dir.to_path_buf());
     for (alert, change) in alerts.iter().zip(&outcome.alerts) {
         if change.evidence.is_empty() {
             continue;

@@ -57,8 +57,9 @@ impl EventSink {
     }
 
     /// Records an operation, folding identical ones (same endpoints, kind,
-    /// code, target and result) seen within a minute into a count; the target
-    /// is only formatted when an event is emitted.
+    /// code, target and result) seen within a minute into a count (except
+    /// failed logins, each reported); the target is only formatted when an
+    /// event is emitted.
     pub fn operation(&mut self, mut op: Operation, target: Option<std::fmt::Arguments<'_>>) {
         let mut h = HashWriter(ahash::AHasher::default());
         (op.client.ip, op.server.ip, op.client.mac, op.server.mac, op.protocol, op.kind, op.code, &op.result).hash(&mut h.0);
@@ -70,7 +71,9 @@ impl EventSink {
             self.seen_operations.clear();
         }
         let entry = self.seen_operations.entry(key).or_insert((Timestamp(i64::MIN), 0));
-        if op.ts.0.saturating_sub(entry.0 .0) < OPERATION_FOLD_NS {
+        // Failed logins are never folded: their repetition is what password guessing looks like.
+        let failed_login = op.kind == OperationKind::Login && matches!(op.result, OperationResult::Error(_));
+        if !failed_login && op.ts.0.saturating_sub(entry.0 .0) < OPERATION_FOLD_NS {
             entry.1 = entry.1.saturating_add(1);
             return;
         }

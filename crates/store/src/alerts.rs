@@ -167,6 +167,32 @@ fn alert_values(a: &Alert) -> Vec<Value> {
     ]
 }
 
+/// Learning an alert accepts what came with its deviation too: for an alert
+/// between two hosts, every fact of that pair and the protocols both use or
+/// serve; for an alert about one host (a new device, a scanner), every fact
+/// about that host. Otherwise the next analysis would alert on the details
+/// of a change the analyst just accepted.
+fn learn_around(db: &impl Db, alert: &Alert) -> Result<(), StoreError> {
+    let host = |ip: Option<std::net::IpAddr>, mac: Option<MacAddr>| ip.map(|i| i.to_string()).or(mac.map(|m| m.to_string()));
+    match (host(alert.src_ip, alert.src_mac), host(alert.dst_ip, alert.dst_mac)) {
+        (Some(src), Some(dst)) => {
+            db.exec(
+                "UPDATE baseline SET learned = 1 WHERE learned = 0 AND (item LIKE $1 \
+                 OR (kind IN ('protocol', 'host', 'internet') AND (item LIKE $2 OR item LIKE $3 OR item = $4 OR item = $5)))",
+                &[format!("{src} {dst} %").into(), format!("{src} %").into(), format!("{dst} %").into(), src.clone().into(), dst.into()],
+            )?;
+        }
+        (Some(h), None) => {
+            db.exec(
+                "UPDATE baseline SET learned = 1 WHERE learned = 0 AND (item = $1 OR item LIKE $2 OR item LIKE $3 OR item LIKE $4)",
+                &[h.clone().into(), format!("{h} %").into(), format!("% {h} %").into(), format!("% {h}").into()],
+            )?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 impl<T: Db> AlertStore for T {
     fn load_detection(&self) -> Result<DetectionState, StoreError> {
         let alerts = self
@@ -257,6 +283,7 @@ impl<T: Db> AlertStore for T {
                 let Some(key) = BaselineKey::parse_text(item) else { continue };
                 self.exec("UPDATE baseline SET learned = 1 WHERE kind = $1 AND item = $2", &[key.kind().into(), key.item().into()])?;
             }
+            learn_around(self, &alert)?;
         }
         self.alert(id)
     }
