@@ -230,3 +230,21 @@ fn other_seeds_and_learning_periods_give_the_same_alerts() {
         }
     }
 }
+
+#[test]
+fn evidence_of_compressed_captures_travels_with_the_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = scenario(dir.path(), ScenarioKind::Attacks);
+    let gz = dir.path().join("attacks.pcap.gz");
+    let mut encoder = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    std::io::copy(&mut std::fs::File::open(&plain).unwrap(), &mut encoder).unwrap();
+    encoder.finish().unwrap();
+    let alerts = detect(&gz, 300);
+    assert_eq!(summary(&alerts), expected());
+    // No file to read packets back from: they were copied into the workers' rings.
+    let mut writer = EvidenceWriter::new(vec![None]);
+    let stop = alerts.iter().find(|c| c.alert.category == AlertCategory::PlcStop).unwrap();
+    let path = dir.path().join("stop.pcap");
+    assert!(writer.write(&stop.evidence, &path).unwrap() > 0);
+    assert!(evidence_packets(&path).iter().any(|(_, d)| contains(d, b"P_PROGRAM") && contains(d, &[0x29, 0, 0, 0, 0, 0, 9])));
+}
