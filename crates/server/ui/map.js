@@ -33,7 +33,7 @@ function layout(nodes) {
     let rowH = 0;
     const clusters = [];
     for (const [subnet, list] of [...bySubnet.entries()].sort((a, b) => b[1].length - a[1].length)) {
-      const cols = Math.max(1, Math.ceil(Math.sqrt(list.length * 1.8)));
+      const cols = Math.max(1, Math.ceil(Math.sqrt(list.length * 3)));
       const rowsN = Math.ceil(list.length / cols);
       const w = cols * SPACING + PAD * 2;
       const h = rowsN * SPACING + PAD * 2 + 14;
