@@ -328,15 +328,12 @@ impl Detector {
                 .rules
                 .policies
                 .iter()
-                .filter(|r| r.action.covers_operation(op.protocol, op.kind))
+                .filter(|r| r.action.covers_operation(op.kind))
                 .filter(|r| r.forbids((op.client.ip, op.client.mac), (op.server.ip, op.server.mac)))
                 .cloned()
                 .collect();
             for rule in matching {
-                let category = match rule.action {
-                    Action::Protocol(_) => AlertCategory::NewProtocol,
-                    _ => operational_category(op).unwrap_or(AlertCategory::UnauthorizedWrite),
-                };
+                let category = operational_category(op).unwrap_or(AlertCategory::UnauthorizedWrite);
                 let d = self.rule_draft(&rule, category, op.ts, &op.client, &op.server, Some(op.protocol));
                 self.propose(d, ev, learning, Vec::new());
             }

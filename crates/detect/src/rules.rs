@@ -97,15 +97,15 @@ impl Action {
         })
     }
 
-    /// True if an operation of `kind` over `protocol` is this action.
-    pub fn covers_operation(self, protocol: Protocol, kind: OperationKind) -> bool {
+    /// True if an operation of `kind` is this action (protocol use is judged
+    /// on conversations, not on each operation).
+    pub fn covers_operation(self, kind: OperationKind) -> bool {
         use OperationKind::*;
         match self {
             Action::Program => matches!(kind, ProgramDownload | ProgramUpload | ProgramDelete | FirmwareUpdate),
             Action::Write => matches!(kind, Write | ConfigurationChange | TimeSet),
             Action::Control => matches!(kind, ControllerStop | ControllerStart | ColdRestart | WarmRestart | DeviceReset),
-            Action::Protocol(p) => p == protocol,
-            Action::Connect | Action::Internet => false,
+            Action::Connect | Action::Internet | Action::Protocol(_) => false,
         }
     }
 }

@@ -32,9 +32,14 @@ fn scenario_with(dir: &Path, opts: ScenarioOptions) -> PathBuf {
 
 /// Runs the pipeline (two workers) and the detector over a capture.
 fn detect(path: &Path, learning_secs: i64) -> Vec<AlertChange> {
+    detect_with(path, learning_secs, Rules::default())
+}
+
+/// Like [`detect`], with policy rules and exclusions.
+fn detect_with(path: &Path, learning_secs: i64, rules: Rules) -> Vec<AlertChange> {
     let intel = parse_intel(SCENARIO_INTEL, "scenario").unwrap();
     let state = DetectionState { intel, ..Default::default() };
-    let mut detector = Detector::new(state, Some(learning_secs * SEC), Rules::default());
+    let mut detector = Detector::new(state, Some(learning_secs * SEC), rules);
     let input = Input::Path(path.to_path_buf());
     let opener: Opener = Box::new(move || open_input(&input));
     let config = PipelineConfig { workers: 2, ..Default::default() };
@@ -247,4 +252,39 @@ fn evidence_of_compressed_captures_travels_with_the_events() {
     let path = dir.path().join("stop.pcap");
     assert!(writer.write(&stop.evidence, &path).unwrap() > 0);
     assert!(evidence_packets(&path).iter().any(|(_, d)| contains(d, b"P_PROGRAM") && contains(d, &[0x29, 0, 0, 0, 0, 0, 9])));
+}
+
+#[test]
+fn policy_rules_alert_and_exclusions_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = scenario(dir.path(), ScenarioKind::Attacks);
+    let rules = Rules::parse(
+        "group scada = 10.20.20.10
+         group plcs = 10.20.20.100-10.20.20.121
+         only scada may program plcs
+         deny internet from 10.20.20.0/24
+         deny telnet to 10.20.20.3
+         exclude category port-scan,address-scan from 10.20.20.180
+         exclude device 10.10.10.124
+         exclude category firmware-update between 2025-01-14T10:06:00Z and 2025-01-14T10:07:00Z",
+    )
+    .unwrap();
+    let alerts = detect_with(&capture, 300, rules);
+    let got = summary(&alerts);
+    let row = |c: &str, e: &str, s: &str, d: &str| (c.to_string(), e.to_string(), s.to_string(), d.to_string());
+    let mut want = expected();
+    // Excluded: the laptop's scans, everything of the IT PC, the firmware update (06:42) in its window.
+    want.retain(|r| {
+        !(r.0 == "port-scan" || r.0 == "address-scan" || r.2 == "10.10.10.124" || r.3 == "10.10.10.124" || r.0 == "firmware-update")
+    });
+    // Rule alerts: the engineering workstation programs the M340, HMI 2 reaches the internet, Telnet to the switch.
+    want.push(row("program-download", "policy", EWS, "10.20.20.100"));
+    want.push(row("program-upload", "policy", EWS, "10.20.20.100"));
+    want.push(row("unauthorized-internet", "policy", "10.20.20.21", "91.198.174.192"));
+    want.push(row("remote-access", "policy", EWS, "10.20.20.3"));
+    want.sort();
+    assert_eq!(got, want);
+    let rule_alerts: Vec<&str> =
+        alerts.iter().filter(|c| c.alert.title.starts_with("Policy rule broken")).map(|c| c.alert.title.as_str()).collect();
+    assert_eq!(rule_alerts.len(), 4, "{rule_alerts:?}");
 }
