@@ -395,7 +395,7 @@ pub trait ConsoleStore: Send {
     fn update_user(&self, id: i64, update: &UserUpdate) -> Result<bool, StoreError>;
     /// Removes a user, their sessions and tokens; `false` if there was none.
     fn delete_user(&self, id: i64) -> Result<bool, StoreError>;
-    /// Records a session.
+    /// Records a session (and forgets the expired ones).
     fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     /// A live session (not expired at `now`) and its user.
     fn session(&self, token_hash: &str, now: i64) -> Result<Option<(SessionRecord, User)>, StoreError>;
@@ -751,6 +751,8 @@ impl<T: Db + Send> ConsoleStore for T {
     }
 
     fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        // Expired sessions are useless: drop them as new ones start.
+        self.exec("DELETE FROM sessions WHERE expires_at <= $1", &[s.created_at.into()])?;
         self.exec(
             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
             &[s.token_hash.as_str().into(), s.user_id.into(), s.csrf_token.as_str().into(), s.created_at.into(), s.expires_at.into()],
