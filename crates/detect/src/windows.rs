@@ -13,12 +13,17 @@ const SCAN_MEMORY: usize = 128;
 /// A map of windows is cleared when it holds this many entries.
 const MAP_LIMIT: usize = 100_000;
 
-/// What a source probed within a minute.
+/// What a source probed within a minute, counted as it goes (no sorting or
+/// allocation per probe once the window's vectors exist).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ScanWindow {
     start: Timestamp,
-    hosts: Vec<IpAddr>,
+    /// Distinct hosts probed, with how many distinct ports each.
+    hosts: Vec<(IpAddr, u16)>,
     probes: Vec<(IpAddr, u16)>,
+    ports: Vec<u16>,
+    /// Most distinct ports probed on one host.
+    most_ports: u16,
     /// Packets of the probes.
     pub evidence: Evidence,
 }
@@ -52,26 +57,36 @@ impl ScanWindow {
             self.start = ts;
             self.hosts.clear();
             self.probes.clear();
+            self.ports.clear();
+            self.most_ports = 0;
             self.evidence = Evidence::default();
         }
         let before = self.finding();
-        if self.hosts.len() < SCAN_MEMORY && !self.hosts.contains(&host) {
-            self.hosts.push(host);
-        }
+        let at = match self.hosts.iter().position(|(h, _)| *h == host) {
+            Some(i) => Some(i),
+            None if self.hosts.len() < SCAN_MEMORY => {
+                self.hosts.push((host, 0));
+                Some(self.hosts.len() - 1)
+            }
+            None => None,
+        };
         if port != 0 && self.probes.len() < SCAN_MEMORY && !self.probes.contains(&(host, port)) {
             self.probes.push((host, port));
+            if !self.ports.contains(&port) {
+                self.ports.push(port);
+            }
+            if let Some((_, n)) = at.and_then(|i| self.hosts.get_mut(i)) {
+                *n = n.saturating_add(1);
+                self.most_ports = self.most_ports.max(*n);
+            }
         }
         let after = self.finding();
         ScanFinding { ports: after.ports && !before.ports, addresses: after.addresses && !before.addresses, ..after }
     }
 
     fn finding(&self) -> ScanFinding {
-        let mut ports: Vec<u16> = self.probes.iter().map(|(_, p)| *p).collect();
-        ports.sort_unstable();
-        ports.dedup();
-        let most_on_one_host = self.hosts.iter().map(|h| self.probes.iter().filter(|(ph, _)| ph == h).count()).max().unwrap_or(0);
         ScanFinding {
-            ports: most_on_one_host >= PORT_SCAN_PORTS || (self.probes.len() >= PORT_SCAN_PROBES && ports.len() >= 3),
+            ports: usize::from(self.most_ports) >= PORT_SCAN_PORTS || (self.probes.len() >= PORT_SCAN_PROBES && self.ports.len() >= 3),
             addresses: self.hosts.len() >= ADDRESS_SCAN_HOSTS,
             hosts: self.hosts.len(),
             probes: self.probes.len(),
