@@ -319,10 +319,17 @@ pub fn demo(db: &Path, capture: &Path, duration: u32, json: bool) -> anyhow::Res
     let name = capture.display().to_string();
     let path = capture.to_path_buf();
     let opener: Opener = Box::new(move || open_input(&palisade_capture::Input::Path(path)));
-    let detection = DetectionOptions { evidence_dir: evidence_dir_of(db), ..Default::default() };
+    // The plant learns during the first half of the capture; its incidents come after.
+    let learning_secs = i64::from(duration.max(palisade_demo::MIN_DURATION_SECS)) / 2;
+    let evidence_dir = evidence_dir_of(db);
+    if evidence_dir.exists() {
+        std::fs::remove_dir_all(&evidence_dir).with_context(|| format!("removing the old demo evidence {}", evidence_dir.display()))?;
+    }
+    let detection = DetectionOptions { learning_period: Some(learning_secs * 1_000_000_000), evidence_dir, ..Default::default() };
     let summary = analyze_into(&mut store, vec![(name, opener)], &PipelineConfig::default(), false, &detection)?;
     summary.print(false)?;
     output::print_devices(&store.devices()?, json)?;
     eprintln!("inventory stored in {}; list it again with: palisade devices --db {}", db.display(), db.display());
+    eprintln!("{} alerts after {learning_secs} s of learning; list them with: palisade alerts --db {}", summary.alerts, db.display());
     Ok(EXIT_OK)
 }
