@@ -162,8 +162,8 @@ pub(crate) struct Windows {
     pub scans: hashbrown::HashMap<HostKey, ScanWindow, ahash::RandomState>,
     pub rates: hashbrown::HashMap<(HostKey, HostKey, Protocol), Rate, ahash::RandomState>,
     pub failed_logins: hashbrown::HashMap<(HostKey, HostKey), Counter, ahash::RandomState>,
-    pub commands: hashbrown::HashMap<(HostKey, Protocol), Burst, ahash::RandomState>,
-    pub file_writes: hashbrown::HashMap<(HostKey, HostKey), Burst, ahash::RandomState>,
+    /// Bursts by behaviour, client and (for per-server behaviours) server.
+    pub bursts: hashbrown::HashMap<(&'static str, HostKey, Option<HostKey>), Burst, ahash::RandomState>,
     pub half_open: hashbrown::HashMap<(HostKey, u16), Counter, ahash::RandomState>,
     /// The MAC that last claimed each address in ARP, and when.
     pub arp: hashbrown::HashMap<IpAddr, (MacAddr, Timestamp), ahash::RandomState>,
@@ -193,11 +193,8 @@ impl Windows {
         if self.failed_logins.len() > MAP_LIMIT {
             self.failed_logins.clear();
         }
-        if self.commands.len() > MAP_LIMIT {
-            self.commands.clear();
-        }
-        if self.file_writes.len() > MAP_LIMIT {
-            self.file_writes.clear();
+        if self.bursts.len() > MAP_LIMIT {
+            self.bursts.clear();
         }
         if self.half_open.len() > MAP_LIMIT {
             self.half_open.clear();
