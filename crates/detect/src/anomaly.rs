@@ -8,6 +8,7 @@ use crate::detector::{Check, Detector, Ev};
 use crate::dispatch::{draft, who};
 use crate::evidence::Evidence;
 use crate::host::{is_host_ip, HostKey};
+use crate::policy::is_infrastructure;
 use crate::windows::{ScanFinding, SCAN_WINDOW_NS};
 use palisade_model::{AlertCategory, Contact, Endpoint, Operation, OperationKind, OperationResult, Protocol, Timestamp, Transport};
 use std::net::IpAddr;
@@ -39,6 +40,24 @@ fn probe_like(c: &Contact) -> bool {
         Transport::Icmp => c.packets_to_server <= 3,
         _ => false,
     }
+}
+
+/// Packets one side sends...
+const ONE_SIDED_FLOOD_PACKETS: u64 = 5_000;
+/// ...at this rate (per second) or more...
+const ONE_SIDED_FLOOD_RATE: u64 = 1_000;
+/// ...of this size (bytes) or less, with almost no answer, are a flood.
+const ONE_SIDED_FLOOD_SIZE: u64 = 128;
+
+/// True for a conversation that is a flood whatever the baseline: many small
+/// packets a second one way, almost no answer.
+fn one_sided_flood(c: &Contact) -> bool {
+    let sent = c.packets_to_server;
+    let span_secs = (c.last_seen.0.saturating_sub(c.first_seen.0) / 1_000_000_000).max(1) as u64;
+    sent >= ONE_SIDED_FLOOD_PACKETS
+        && sent / span_secs >= ONE_SIDED_FLOOD_RATE
+        && c.bytes_to_server / sent <= ONE_SIDED_FLOOD_SIZE
+        && c.packets_to_client.saturating_mul(10) < sent
 }
 
 /// Which spike a minute's traffic is against a learned rate, if any.
@@ -91,7 +110,27 @@ impl Detector {
                 }
             }
         }
-        if let (Some(p), Some(ck), Some(sk)) = (c.protocol.filter(|p| p.is_industrial()), ck, sk) {
+        if one_sided_flood(c) {
+            let (src, dst) = (who(&c.client), who(&c.server));
+            let span = c.last_seen.0.saturating_sub(c.first_seen.0).max(1_000_000_000) / 1_000_000_000;
+            let mut d = draft(
+                AlertCategory::DosFlood,
+                c.first_seen,
+                &c.client,
+                &c.server,
+                c.protocol,
+                format!("Flood of packets from {src} to {dst}"),
+                format!(
+                    "{src} sent {dst} {} small packets in {span} s with almost no answer: a denial-of-service flood.",
+                    c.packets_to_server
+                ),
+            );
+            d.last_seen = c.last_seen;
+            d.detail = "packet-flood".into();
+            self.propose(d, ev, learning, Vec::new());
+        }
+        let local = !ck.is_some_and(|k| k.is_public()) && !sk.is_some_and(|k| k.is_public());
+        if let (Some(p), Some(ck), Some(sk), true) = (c.protocol.filter(|p| !is_infrastructure(*p)), ck, sk, local) {
             self.rate(c, p, ck, sk, learning, ev);
         }
     }
@@ -307,5 +346,49 @@ impl Detector {
         );
         d.detail = "failed-logins".into();
         self.propose(d, ev, learning, Vec::new());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_model::Endpoint;
+
+    fn contact(packets_to_server: u64, bytes_to_server: u64, packets_to_client: u64, secs: i64) -> Contact {
+        Contact {
+            first_seen: Timestamp(0),
+            last_seen: Timestamp(secs * 1_000_000_000),
+            client: Endpoint::default(),
+            server: Endpoint::default(),
+            client_mac_inbound: None,
+            server_mac_inbound: None,
+            transport: Transport::Udp,
+            protocol: None,
+            also: Default::default(),
+            packets_to_server,
+            packets_to_client,
+            bytes_to_server,
+            bytes_to_client: 0,
+            link_broadcast: false,
+        }
+    }
+
+    #[test]
+    fn floods_are_many_small_unanswered_packets() {
+        assert!(one_sided_flood(&contact(20_000, 20_000 * 64, 0, 5)));
+        assert!(!one_sided_flood(&contact(20_000, 20_000 * 1400, 0, 5)), "a bulk transfer");
+        assert!(!one_sided_flood(&contact(20_000, 20_000 * 64, 19_000, 5)), "answered");
+        assert!(!one_sided_flood(&contact(20_000, 20_000 * 64, 0, 600)), "slow");
+    }
+
+    #[test]
+    fn spikes_against_the_learned_peak() {
+        let mut item = Item::new(Timestamp(0), true);
+        item.peak_bytes = 30_000;
+        item.peak_packets = 300;
+        assert_eq!(exceeds(&item, 400_000, 700), Some(AlertCategory::ExcessiveTraffic));
+        assert_eq!(exceeds(&item, 250_000, 400), None, "not 10 times the peak");
+        assert_eq!(exceeds(&item, 500_000, 6_000), Some(AlertCategory::DosFlood));
+        assert_eq!(exceeds(&item, 60_000, 600), None);
     }
 }
