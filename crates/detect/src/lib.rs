@@ -44,4 +44,4 @@ pub use evidence::{Evidence, EvidenceWriter, MAX_EVIDENCE_PACKETS};
 pub use host::{Cidr, HostKey};
 pub use intel::{parse_intel, Indicator, IndicatorKind, IntelError, IntelSet};
 pub use learning::{parse_duration, Learning, LearningWindow, DEFAULT_LEARNING_PERIOD};
-pub use rules::{Rules, RulesError};
+pub use rules::{Levels, Rules, RulesError};

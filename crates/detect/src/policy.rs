@@ -226,7 +226,7 @@ impl Detector {
         if !self.rules.policies.is_empty() {
             let rules: Vec<PolicyRule> = self.rules.policies.iter().filter(|r| r.action == Action::Internet).cloned().collect();
             for rule in rules {
-                if rule.forbids((local_ep.ip, local_ep.mac), (remote_ep.ip, remote_ep.mac)) {
+                if rule.forbids((local_ep.ip, local_ep.mac), (remote_ep.ip, remote_ep.mac), &self.rules.levels) {
                     let d = self.rule_draft(&rule, AlertCategory::UnauthorizedInternet, ts, local_ep, remote_ep, c.protocol);
                     self.propose(d, ev, learning, Vec::new());
                 }
@@ -287,7 +287,7 @@ impl Detector {
                 }
                 _ => None,
             })
-            .filter(|(r, _)| r.forbids((c.client.ip, c.client.mac), (c.server.ip, c.server.mac)))
+            .filter(|(r, _)| r.forbids((c.client.ip, c.client.mac), (c.server.ip, c.server.mac), &self.rules.levels))
             .collect();
         for (rule, category) in matching {
             let d = self.rule_draft(&rule, category, c.first_seen, &c.client, &c.server, c.protocol);
@@ -329,7 +329,7 @@ impl Detector {
                 .policies
                 .iter()
                 .filter(|r| r.action.covers_operation(op.kind))
-                .filter(|r| r.forbids((op.client.ip, op.client.mac), (op.server.ip, op.server.mac)))
+                .filter(|r| r.forbids((op.client.ip, op.client.mac), (op.server.ip, op.server.mac), &self.rules.levels))
                 .cloned()
                 .collect();
             for rule in matching {

@@ -1,15 +1,15 @@
 //! Policy rules and exclusions, from a small file a user writes.
 //!
 //! ```text
-//! # Names for sets of devices: addresses, CIDR blocks, IPv4 ranges, MACs, other groups.
+//! # Names for sets of devices: addresses, CIDR blocks, IPv4 ranges, MACs, other groups;
+//! # `level N` or `level N-M` names the devices at those Purdue levels.
 //! group engineering = 10.20.20.50, 10.20.20.51
 //! group line2 = 10.20.20.100-10.20.20.119
-//! group level0-2 = 10.20.20.0/24
 //!
 //! # Policy rules, checked by the policy engine after learning.
 //! only engineering may program line2
 //! only engineering, scada may write line2
-//! deny internet from level0-2
+//! deny internet from level 0-2
 //! deny telnet to line2
 //!
 //! # Exclusions: alerts matching every condition of a line are not raised.
@@ -51,19 +51,47 @@ pub enum HostSet {
     Range(Ipv4Addr, Ipv4Addr),
     /// One MAC address.
     Mac(MacAddr),
+    /// Devices the inventory places at these Purdue levels (inclusive).
+    Levels(u8, u8),
     /// Any of several sets (a group).
     Union(Vec<HostSet>),
 }
 
+/// The Purdue level of each device as the inventory classified it, for
+/// `level` sets in rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Levels {
+    ips: hashbrown::HashMap<IpAddr, u8>,
+    macs: hashbrown::HashMap<MacAddr, u8>,
+}
+
+impl Levels {
+    /// Records a device's level under its addresses.
+    pub fn insert(&mut self, ips: &[IpAddr], macs: &[MacAddr], level: u8) {
+        for ip in ips {
+            self.ips.insert(*ip, level);
+        }
+        for mac in macs {
+            self.macs.insert(*mac, level);
+        }
+    }
+
+    /// The level of the device with this IP or MAC, if known.
+    pub fn of(&self, ip: Option<IpAddr>, mac: Option<MacAddr>) -> Option<u8> {
+        ip.and_then(|i| self.ips.get(&i)).or_else(|| mac.and_then(|m| self.macs.get(&m))).copied()
+    }
+}
+
 impl HostSet {
     /// True if a device with this IP or MAC is in the set.
-    pub fn contains(&self, ip: Option<IpAddr>, mac: Option<MacAddr>) -> bool {
+    pub fn contains(&self, ip: Option<IpAddr>, mac: Option<MacAddr>, levels: &Levels) -> bool {
         match self {
             HostSet::Any => true,
             HostSet::Block(c) => ip.is_some_and(|ip| c.contains(ip)),
             HostSet::Range(lo, hi) => matches!(ip, Some(IpAddr::V4(v4)) if (*lo..=*hi).contains(&v4)),
             HostSet::Mac(m) => mac == Some(*m),
-            HostSet::Union(sets) => sets.iter().any(|s| s.contains(ip, mac)),
+            HostSet::Levels(lo, hi) => levels.of(ip, mac).is_some_and(|l| (*lo..=*hi).contains(&l)),
+            HostSet::Union(sets) => sets.iter().any(|s| s.contains(ip, mac, levels)),
         }
     }
 }
@@ -129,9 +157,9 @@ pub struct PolicyRule {
 
 impl PolicyRule {
     /// True if the rule forbids `action`-like traffic from `src` to `dst`.
-    pub fn forbids(&self, src: (Option<IpAddr>, Option<MacAddr>), dst: (Option<IpAddr>, Option<MacAddr>)) -> bool {
-        let to_target = self.destinations.contains(dst.0, dst.1);
-        let from_source = self.sources.contains(src.0, src.1);
+    pub fn forbids(&self, src: (Option<IpAddr>, Option<MacAddr>), dst: (Option<IpAddr>, Option<MacAddr>), levels: &Levels) -> bool {
+        let to_target = self.destinations.contains(dst.0, dst.1, levels);
+        let from_source = self.sources.contains(src.0, src.1, levels);
         if self.only {
             to_target && !from_source
         } else {
@@ -181,14 +209,14 @@ pub struct Subject {
 
 impl Exclusion {
     /// True if the exclusion covers the alert subject.
-    pub fn matches(&self, s: &Subject) -> bool {
+    pub fn matches(&self, s: &Subject, levels: &Levels) -> bool {
         self.conditions.iter().all(|c| match c {
             Condition::Category(cats) => cats.contains(&s.category),
             Condition::Engine(e) => *e == s.engine,
             Condition::Protocol(p) => s.protocol == Some(*p),
-            Condition::Device(set) => set.contains(s.src.0, s.src.1) || set.contains(s.dst.0, s.dst.1),
-            Condition::From(set) => set.contains(s.src.0, s.src.1),
-            Condition::To(set) => set.contains(s.dst.0, s.dst.1),
+            Condition::Device(set) => set.contains(s.src.0, s.src.1, levels) || set.contains(s.dst.0, s.dst.1, levels),
+            Condition::From(set) => set.contains(s.src.0, s.src.1, levels),
+            Condition::To(set) => set.contains(s.dst.0, s.dst.1, levels),
             Condition::Between(a, b) => (*a..=*b).contains(&s.ts),
             Condition::Daily(from, to) => {
                 let minute = (s.ts.secs().rem_euclid(86_400) / 60) as u32;
@@ -209,12 +237,14 @@ pub struct Rules {
     pub policies: Vec<PolicyRule>,
     /// Exclusions.
     pub exclusions: Vec<Exclusion>,
+    /// Purdue levels of the devices, for `level` sets (from the inventory).
+    pub levels: Levels,
 }
 
 impl Rules {
     /// True if an exclusion covers the subject.
     pub fn excluded(&self, subject: &Subject) -> bool {
-        self.exclusions.iter().any(|e| e.matches(subject))
+        self.exclusions.iter().any(|e| e.matches(subject, &self.levels))
     }
 
     /// Parses a rules file.
@@ -295,10 +325,20 @@ fn unknown_action(word: &str) -> String {
     format!("unknown action {word:?}; expected program, write, control, connect, internet or a protocol name")
 }
 
-/// Parses a comma- or space-separated list of addresses and group names.
+/// Parses a comma- or space-separated list of addresses, group names and
+/// `level N` or `level N-M` (Purdue levels).
 fn host_list(text: &str, groups: &[(String, HostSet)]) -> Result<HostSet, String> {
     let mut sets = Vec::new();
-    for word in text.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty()) {
+    let mut words = text.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty());
+    while let Some(word) = words.next() {
+        if word == "level" || word == "levels" {
+            let span = words.next().ok_or("`level` needs a level or a range like 0-2")?;
+            let bad = || format!("{span:?} is not a Purdue level or a range like 0-2");
+            let (lo, hi) = span.split_once('-').unwrap_or((span, span));
+            let (lo, hi): (u8, u8) = (lo.parse().map_err(|_| bad())?, hi.parse().map_err(|_| bad())?);
+            sets.push(HostSet::Levels(lo.min(hi), lo.max(hi)));
+            continue;
+        }
         sets.push(host_set(word, groups)?);
     }
     match sets.len() {
@@ -353,17 +393,17 @@ fn exclusion(words: &[&str], groups: &[(String, HostSet)]) -> Result<Vec<Conditi
                 out.push(Condition::Protocol(Protocol::from_name(name).ok_or_else(|| format!("unknown protocol {name:?}"))?));
                 at += 2;
             }
-            "device" | "subnet" => {
-                out.push(Condition::Device(host_list(arg(at + 1)?, groups)?));
-                at += 2;
-            }
-            "from" => {
-                out.push(Condition::From(host_list(arg(at + 1)?, groups)?));
-                at += 2;
-            }
-            "to" => {
-                out.push(Condition::To(host_list(arg(at + 1)?, groups)?));
-                at += 2;
+            "device" | "subnet" | "from" | "to" => {
+                // One address or group, or `level N[-M]`.
+                let first = arg(at + 1)?;
+                let (text, used) = if first == "level" { (format!("level {}", arg(at + 2)?), 3) } else { (first.to_string(), 2) };
+                let set = host_list(&text, groups)?;
+                out.push(match *word {
+                    "from" => Condition::From(set),
+                    "to" => Condition::To(set),
+                    _ => Condition::Device(set),
+                });
+                at += used;
             }
             "between" => {
                 let a = arg(at + 1)?;
@@ -431,12 +471,13 @@ exclude between 2025-01-14T10:00:00Z and 2025-01-14T12:00:00Z
         assert_eq!(rules.policies.len(), 3);
         assert_eq!(rules.exclusions.len(), 5);
         let only = &rules.policies[0];
+        let levels = &rules.levels;
         assert_eq!(only.action, Action::Program);
-        assert!(only.forbids((ip("10.20.20.60"), None), (ip("10.20.20.110"), None)));
-        assert!(!only.forbids((ip("10.20.20.50"), None), (ip("10.20.20.110"), None)));
-        assert!(!only.forbids((ip("10.20.20.60"), None), (ip("10.20.20.130"), None)));
+        assert!(only.forbids((ip("10.20.20.60"), None), (ip("10.20.20.110"), None), levels));
+        assert!(!only.forbids((ip("10.20.20.50"), None), (ip("10.20.20.110"), None), levels));
+        assert!(!only.forbids((ip("10.20.20.60"), None), (ip("10.20.20.130"), None), levels));
         let internet = &rules.policies[1];
-        assert!(internet.forbids((ip("10.20.20.5"), None), (ip("8.8.8.8"), None)));
+        assert!(internet.forbids((ip("10.20.20.5"), None), (ip("8.8.8.8"), None), levels));
         let subject = |category, src: &str, ts: &str| Subject {
             category,
             engine: DetectionEngine::Anomaly,
@@ -451,6 +492,29 @@ exclude between 2025-01-14T10:00:00Z and 2025-01-14T12:00:00Z
         assert!(!rules.excluded(&subject(AlertCategory::ProgramDownload, "10.0.0.1", "2025-01-15T02:30:00Z")));
         assert!(rules.excluded(&subject(AlertCategory::NewDevice, "10.0.0.1", "2025-01-14T11:00:00Z")));
         assert!(rules.excluded(&subject(AlertCategory::NewDevice, "10.30.1.1", "2025-01-15T11:00:00Z")));
+    }
+
+    #[test]
+    fn purdue_levels_come_from_the_inventory() {
+        let mut rules = Rules::parse("deny internet from level 0-2\nexclude category new-device device level 4\n").unwrap();
+        let deny = rules.policies[0].clone();
+        let (plc, office) = (ip("10.20.20.100"), ip("10.10.10.101"));
+        assert!(!deny.forbids((plc, None), (ip("8.8.8.8"), None), &rules.levels), "level not known yet");
+        rules.levels.insert(&[plc.unwrap()], &[], 1);
+        rules.levels.insert(&[office.unwrap()], &[], 4);
+        assert!(deny.forbids((plc, None), (ip("8.8.8.8"), None), &rules.levels));
+        assert!(!deny.forbids((office, None), (ip("8.8.8.8"), None), &rules.levels));
+        let subject = |src| Subject {
+            category: AlertCategory::NewDevice,
+            engine: DetectionEngine::Policy,
+            protocol: None,
+            src: (src, None),
+            dst: (None, None),
+            ts: Timestamp(0),
+        };
+        assert!(rules.excluded(&subject(office)));
+        assert!(!rules.excluded(&subject(plc)));
+        assert!(Rules::parse("deny internet from level x\n").is_err());
     }
 
     #[test]

@@ -119,6 +119,15 @@ pub fn analyze(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         None => Rules::default(),
     };
     let mut store = SqliteStore::open(&args.db)?;
+    let mut rules = rules;
+    if !rules.policies.is_empty() || !rules.exclusions.is_empty() {
+        // `level N` in rules: the Purdue levels the inventory gave the devices so far.
+        for d in store.devices()? {
+            if let Some(level) = d.purdue_level {
+                rules.levels.insert(&d.ips, &d.macs, level);
+            }
+        }
+    }
     if !args.intel.is_empty() {
         let (read, added) = detection::import_intel(&mut store, &args.intel)?;
         tracing::info!("imported {read} indicators ({added} new)");

@@ -144,8 +144,11 @@ fn scenario_alerts_workflow_diff_and_a_second_analysis() {
     let text = palisade(&["baseline", "diff", "--db", db_arg, "--from", "2025-01-14T10:05:00Z", "--to", "2025-01-14T10:10:00Z"]);
     assert!(text.contains("10.20.20.11 10.20.20.101"), "{text}");
 
-    // Analysing again continues the same baseline and alerts.
-    palisade(&["analyze", "--db", db_arg, capture.to_str().unwrap()]);
+    // Analysing again continues the same baseline and alerts; a rule on
+    // Purdue levels uses the inventory's classification (HMI 2 is level 2).
+    let rules = dir.path().join("plant.rules");
+    std::fs::write(&rules, "deny internet from level 0-2\n").unwrap();
+    palisade(&["analyze", "--db", db_arg, "--rules", rules.to_str().unwrap(), capture.to_str().unwrap()]);
     let second = alerts(&db, &[]);
     assert_eq!(find(&second, "new-connection", "10.20.20.11").len(), 1, "a learned change does not alert again");
     let scans = find(&second, "port-scan", "10.20.20.180");
@@ -159,7 +162,10 @@ fn scenario_alerts_workflow_diff_and_a_second_analysis() {
     assert_eq!(stops.len(), 1);
     assert_eq!(stops[0]["count"], 2);
     assert_eq!(stops[0]["status"], "acknowledged");
-    assert_eq!(second.len(), first.len() + 1, "only the closed scan came back as a new alert");
+    let broken: Vec<&Value> = second.iter().filter(|a| a["title"].as_str().unwrap().starts_with("Policy rule broken")).collect();
+    assert_eq!(broken.len(), 1);
+    assert_eq!((&broken[0]["category"], &broken[0]["src_ip"]), (&Value::from("unauthorized-internet"), &Value::from("10.20.20.21")));
+    assert_eq!(second.len(), first.len() + 2, "new: the closed scan again, and the rule");
 
     // Learning switched on again for one device.
     let out = palisade(&["baseline", "learn", "--db", db_arg, "--device", "10.20.20.180", "--period", "1h"]);
