@@ -26,6 +26,10 @@
 //! - 80 %: a Telnet login from the engineering workstation to the Hirschmann switch with
 //!   the cleartext password `private`.
 //! - 85 %: a burst of twenty IEC 104 single commands (C_SC_NA_1) from the SCADA to the RTU.
+//!
+//! [`write_scenario`] writes the detection scenarios: the same plant learning for half of
+//! the capture, then either attacks and changes on top of its normal traffic (every alert
+//! category; the list is in the `scenario` module) or nothing but normal traffic.
 
 mod admin;
 mod arp;
