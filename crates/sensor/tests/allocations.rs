@@ -6,29 +6,9 @@ use palisade_capture::LinkType;
 use palisade_model::Timestamp;
 use palisade_sensor::testdata::tcp_frame;
 use palisade_sensor::Analyzer;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+mod counting;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use counting::allocations;
 
 #[test]
 fn established_flows_allocate_nothing() {
@@ -53,11 +33,11 @@ fn established_flows_allocate_nothing() {
         ts += 1_000_000;
         analyzer.packet(Timestamp(ts), LinkType::Ethernet, f, f.len() as u32);
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for f in &frames[warm..] {
         ts += 1_000_000;
         analyzer.packet(Timestamp(ts), LinkType::Ethernet, f, f.len() as u32);
     }
-    let during = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let during = allocations() - before;
     assert_eq!(during, 0, "{during} allocations for {} steady-state packets", frames.len() - warm);
 }

@@ -7,29 +7,9 @@ use palisade_capture::LinkType;
 use palisade_model::Timestamp;
 use palisade_sensor::testdata::tcp_frame;
 use palisade_sensor::{Analyzer, PacketOrigin};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+mod counting;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use counting::allocations;
 
 /// SYNs opening 50 flows, then 200 rounds of in-order data on each.
 fn frames() -> (Vec<Vec<u8>>, usize) {
@@ -58,12 +38,12 @@ fn steady_state_allocations(origin: impl Fn(usize) -> PacketOrigin) -> u64 {
         ts += 1_000_000;
         analyzer.packet_at(Timestamp(ts), LinkType::Ethernet, f, f.len() as u32, origin(i));
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for (i, f) in frames[warm..].iter().enumerate() {
         ts += 1_000_000;
         analyzer.packet_at(Timestamp(ts), LinkType::Ethernet, f, f.len() as u32, origin(warm + i));
     }
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    allocations() - before
 }
 
 #[test]
