@@ -222,7 +222,9 @@ pub fn analyze_into_with_progress(
     progress: Arc<Progress>,
 ) -> anyhow::Result<Summary> {
     let names: Vec<String> = inputs.iter().map(|(n, _)| n.clone()).collect();
+    let phase = Instant::now();
     let mut detector = Detector::new(store.load_detection()?, detection.learning_period, detection.rules.clone());
+    tracing::debug!("detection state loaded in {:.2?}", phase.elapsed());
     let bar = progress_bar(live);
     let started = Instant::now();
     let mut observations = Observations::default();
@@ -256,13 +258,20 @@ pub fn analyze_into_with_progress(
     let _ = ticker.1.join();
     bar.finish_and_clear();
     let elapsed = started.elapsed();
+    tracing::debug!("packets analysed in {elapsed:.2?}");
+    let phase = Instant::now();
     let mut merged = store.load_observations()?;
     merged.merge(observations);
     let mut inventory = build_inventory(&merged);
+    tracing::debug!("inventory merged and built in {:.2?}", phase.elapsed());
     let errors: Vec<String> = stats.inputs.iter().flat_map(|i| i.errors.iter().cloned()).collect();
     let record = AnalysisRecord { inputs: names.clone(), packets: stats.analyzer.packets, bytes: stats.analyzer.bytes, errors };
+    let phase = Instant::now();
     store.save_analysis(&merged, &mut inventory, &activity, &record)?;
+    tracing::debug!("inventory and {} events stored in {:.2?}", activity.records.len(), phase.elapsed());
+    let phase = Instant::now();
     let alerts = save_detection(store, detector, &names, &detection.evidence_dir)?;
+    tracing::debug!("detection finished and stored in {:.2?}", phase.elapsed());
     let failed_inputs = stats.inputs.iter().filter(|i| !i.errors.is_empty()).count();
     Ok(Summary { devices: inventory.devices.len(), events: activity.records.len(), alerts, stats, elapsed, failed_inputs })
 }
