@@ -143,7 +143,7 @@ fn count(n: u64) -> Value {
 }
 
 /// The values of an alert's columns after the id, in [`ALERT_COLUMNS`] order.
-fn alert_values(a: &Alert) -> Vec<Value> {
+pub(crate) fn alert_values(a: &Alert) -> Vec<Value> {
     vec![
         a.group_key.clone().into(),
         a.title.clone().into(),
@@ -172,20 +172,28 @@ fn alert_values(a: &Alert) -> Vec<Value> {
 /// serve; for an alert about one host (a new device, a scanner), every fact
 /// about that host. Otherwise the next analysis would alert on the details
 /// of a change the analyst just accepted.
-fn learn_around(db: &impl Db, alert: &Alert) -> Result<(), StoreError> {
+fn learn_around(db: &impl Db, site: i64, alert: &Alert) -> Result<(), StoreError> {
     let host = |ip: Option<std::net::IpAddr>, mac: Option<MacAddr>| ip.map(|i| i.to_string()).or(mac.map(|m| m.to_string()));
     match (host(alert.src_ip, alert.src_mac), host(alert.dst_ip, alert.dst_mac)) {
         (Some(src), Some(dst)) => {
             db.exec(
-                "UPDATE baseline SET learned = 1 WHERE learned = 0 AND (item LIKE $1 \
+                "UPDATE baseline SET learned = 1 WHERE site_id = $6 AND learned = 0 AND (item LIKE $1 \
                  OR (kind IN ('protocol', 'host', 'internet') AND (item LIKE $2 OR item LIKE $3 OR item = $4 OR item = $5)))",
-                &[format!("{src} {dst} %").into(), format!("{src} %").into(), format!("{dst} %").into(), src.clone().into(), dst.into()],
+                &[
+                    format!("{src} {dst} %").into(),
+                    format!("{src} %").into(),
+                    format!("{dst} %").into(),
+                    src.clone().into(),
+                    dst.into(),
+                    site.into(),
+                ],
             )?;
         }
         (Some(h), None) => {
             db.exec(
-                "UPDATE baseline SET learned = 1 WHERE learned = 0 AND (item = $1 OR item LIKE $2 OR item LIKE $3 OR item LIKE $4)",
-                &[h.clone().into(), format!("{h} %").into(), format!("% {h} %").into(), format!("% {h}").into()],
+                "UPDATE baseline SET learned = 1 WHERE site_id = $5 AND learned = 0 \
+                 AND (item = $1 OR item LIKE $2 OR item LIKE $3 OR item LIKE $4)",
+                &[h.clone().into(), format!("{h} %").into(), format!("% {h} %").into(), format!("% {h}").into(), site.into()],
             )?;
         }
         _ => {}
@@ -196,7 +204,10 @@ fn learn_around(db: &impl Db, alert: &Alert) -> Result<(), StoreError> {
 impl<T: Db> AlertStore for T {
     fn load_detection(&self) -> Result<DetectionState, StoreError> {
         let alerts = self
-            .rows(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE status <> $1 ORDER BY id"), &[AlertStatus::Closed.as_str().into()])?
+            .rows(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE status <> $1 AND site_id = $2 ORDER BY id"),
+                &[AlertStatus::Closed.as_str().into(), self.scope().into()],
+            )?
             .iter()
             .map(alert_row)
             .collect::<Result<_, _>>()?;
@@ -205,16 +216,19 @@ impl<T: Db> AlertStore for T {
 
     fn save_detection(&mut self, alerts: &mut [Alert], baseline: &[BaselineRow], learning: &Learning) -> Result<(), StoreError> {
         for chunk in baseline.chunks(ROWS_PER_STATEMENT) {
-            let mut sql =
-                String::from("INSERT INTO baseline (kind, item, first_ns, last_ns, count, learned, peak_bytes, peak_packets) VALUES ");
-            let mut params = Vec::with_capacity(chunk.len() * 8);
+            let mut sql = String::from(
+                "INSERT INTO baseline (site_id, kind, item, first_ns, last_ns, count, learned, peak_bytes, peak_packets) VALUES ",
+            );
+            let mut params = Vec::with_capacity(chunk.len() * 9);
             for (i, r) in chunk.iter().enumerate() {
-                let n = i * 8;
+                let n = i * 9;
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7, n + 8));
+                let numbers: Vec<String> = (n + 1..=n + 9).map(|k| format!("${k}")).collect();
+                sql.push_str(&format!("({})", numbers.join(", ")));
                 params.extend([
+                    Value::Int(self.scope()),
                     r.kind.clone().into(),
                     r.item.clone().into(),
                     Value::Int(r.first_seen.0),
@@ -226,7 +240,7 @@ impl<T: Db> AlertStore for T {
                 ]);
             }
             sql.push_str(
-                " ON CONFLICT (kind, item) DO UPDATE SET first_ns = excluded.first_ns, last_ns = excluded.last_ns, count = excluded.count, \
+                " ON CONFLICT (site_id, kind, item) DO UPDATE SET first_ns = excluded.first_ns, last_ns = excluded.last_ns, count = excluded.count, \
                  learned = excluded.learned, peak_bytes = excluded.peak_bytes, peak_packets = excluded.peak_packets",
             );
             self.exec(&sql, &params)?;
@@ -234,9 +248,11 @@ impl<T: Db> AlertStore for T {
         for a in alerts.iter_mut() {
             let values = alert_values(a);
             if a.id == 0 {
+                let mut values = values;
+                values.push(Value::Int(self.scope()));
                 let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
                 let columns = ALERT_COLUMNS.trim_start_matches("id, ");
-                a.id = self.insert_id(&format!("INSERT INTO alerts ({columns}) VALUES ({})", placeholders.join(", ")), &values)?;
+                a.id = self.insert_id(&format!("INSERT INTO alerts ({columns}, site_id) VALUES ({})", placeholders.join(", ")), &values)?;
             } else {
                 let mut params = values;
                 params.push(Value::Int(a.id));
@@ -263,10 +279,13 @@ impl<T: Db> AlertStore for T {
         let limit = filter.limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
         let rows = match filter.status {
             Some(s) => self.rows(
-                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE status = $1 ORDER BY id LIMIT $2"),
-                &[s.as_str().into(), Value::Int(limit)],
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE status = $1 AND site_id = $3 ORDER BY id LIMIT $2"),
+                &[s.as_str().into(), Value::Int(limit), Value::Int(self.scope())],
             )?,
-            None => self.rows(&format!("SELECT {ALERT_COLUMNS} FROM alerts ORDER BY id LIMIT $1"), &[Value::Int(limit)])?,
+            None => self.rows(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE site_id = $2 ORDER BY id LIMIT $1"),
+                &[Value::Int(limit), Value::Int(self.scope())],
+            )?,
         };
         rows.iter().map(alert_row).collect()
     }
@@ -279,33 +298,43 @@ impl<T: Db> AlertStore for T {
         let Some(alert) = self.alert(id)? else { return Ok(None) };
         self.exec("UPDATE alerts SET status = $1 WHERE id = $2", &[status.as_str().into(), Value::Int(id)])?;
         if status == AlertStatus::Learned {
+            // The baseline learned from is the alert's own site's.
+            let site = self.row("SELECT site_id FROM alerts WHERE id = $1", &[Value::Int(id)])?.map_or(crate::DEFAULT_SITE, |r| r.int(0));
             for item in &alert.baseline_items {
                 let Some(key) = BaselineKey::parse_text(item) else { continue };
-                self.exec("UPDATE baseline SET learned = 1 WHERE kind = $1 AND item = $2", &[key.kind().into(), key.item().into()])?;
+                self.exec(
+                    "UPDATE baseline SET learned = 1 WHERE site_id = $3 AND kind = $1 AND item = $2",
+                    &[key.kind().into(), key.item().into(), site.into()],
+                )?;
             }
-            learn_around(self, &alert)?;
+            learn_around(self, site, &alert)?;
         }
         self.alert(id)
     }
 
     fn baseline(&self) -> Result<Vec<BaselineRow>, StoreError> {
         let rows = self.rows(
-            "SELECT kind, item, first_ns, last_ns, count, learned, peak_bytes, peak_packets FROM baseline ORDER BY kind, item",
-            &[],
+            "SELECT kind, item, first_ns, last_ns, count, learned, peak_bytes, peak_packets FROM baseline WHERE site_id = $1 \
+             ORDER BY kind, item",
+            &[self.scope().into()],
         )?;
         Ok(rows.iter().map(baseline_row).collect())
     }
 
     fn learning(&self) -> Result<Option<Learning>, StoreError> {
-        let Some(row) = self.row("SELECT value FROM detection_state WHERE key = 'learning'", &[])? else { return Ok(None) };
+        let Some(row) = self.row("SELECT value FROM detection_state WHERE site_id = $1 AND key = 'learning'", &[self.scope().into()])?
+        else {
+            return Ok(None);
+        };
         serde_json::from_str(&row.text(0)).map(Some).map_err(|e| corrupt(format!("learning state: {e}")))
     }
 
     fn save_learning(&mut self, learning: &Learning) -> Result<(), StoreError> {
         let value = serde_json::to_string(learning).map_err(|e| corrupt(format!("learning state: {e}")))?;
         self.exec(
-            "INSERT INTO detection_state (key, value) VALUES ('learning', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[value.into()],
+            "INSERT INTO detection_state (site_id, key, value) VALUES ($2, 'learning', $1) \
+             ON CONFLICT (site_id, key) DO UPDATE SET value = excluded.value",
+            &[value.into(), self.scope().into()],
         )?;
         Ok(())
     }

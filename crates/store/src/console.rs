@@ -23,6 +23,43 @@ CREATE INDEX IF NOT EXISTS alerts_dst_ip ON alerts (dst_ip);
 CREATE INDEX IF NOT EXISTS alerts_status_severity ON alerts (status, severity);
 "#;
 
+/// The site of devices, events, alerts and analyses, with the sensor
+/// columns (token, last sync) and the indexes that keep per-site lists
+/// fast; the same text runs on SQLite and PostgreSQL. `remote_id` is the
+/// id a row has in a remote sensor's database (NULL for local rows).
+pub(crate) const SITE_COLUMNS_MIGRATION: &str = r#"
+ALTER TABLE devices ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE devices ADD COLUMN remote_id BIGINT;
+CREATE UNIQUE INDEX devices_remote ON devices (site_id, remote_id);
+CREATE INDEX devices_site_id ON devices (site_id, id);
+CREATE INDEX devices_site_type ON devices (site_id, type, id);
+CREATE INDEX devices_site_vendor ON devices (site_id, vendor, id);
+CREATE INDEX devices_site_level ON devices (site_id, purdue_level, id);
+CREATE INDEX devices_site_subnet ON devices (site_id, subnet, id);
+CREATE INDEX devices_site_ip ON devices (site_id, ip_key, id);
+CREATE INDEX devices_site_mac ON devices (site_id, mac, id);
+CREATE INDEX devices_site_name ON devices (site_id, name, id);
+CREATE INDEX devices_site_first ON devices (site_id, first_ns, id);
+CREATE INDEX devices_site_last ON devices (site_id, last_ns, id);
+ALTER TABLE events ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE events ADD COLUMN remote_id BIGINT;
+CREATE UNIQUE INDEX events_remote ON events (site_id, remote_id);
+CREATE INDEX events_site ON events (site_id, id);
+ALTER TABLE alerts ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE alerts ADD COLUMN remote_id BIGINT;
+CREATE UNIQUE INDEX alerts_remote ON alerts (site_id, remote_id);
+CREATE INDEX alerts_site ON alerts (site_id, id);
+CREATE INDEX alerts_site_status ON alerts (site_id, status, id);
+ALTER TABLE analyses ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE sensors ADD COLUMN token_hash TEXT;
+ALTER TABLE sensors ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE sensors ADD COLUMN last_sync TEXT;
+ALTER TABLE sensors ADD COLUMN synced_devices BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE sensors ADD COLUMN synced_events BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE sensors ADD COLUMN synced_alerts BIGINT NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX sensors_token ON sensors (token_hash);
+"#;
+
 /// How the device list is ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DeviceSort {
@@ -88,6 +125,8 @@ impl DeviceSort {
 /// Which devices to list, in which order, from where.
 #[derive(Clone, Debug, Default)]
 pub struct DeviceQuery {
+    /// Only devices of this site (every site when `None`).
+    pub site: Option<i64>,
     /// Words that must all appear in the device's addresses, names, vendor,
     /// model, firmware, serial, OS, type or protocols (case-insensitive).
     pub search: Option<String>,
@@ -123,6 +162,8 @@ pub struct Page<T> {
 /// Which events to list (newest first).
 #[derive(Clone, Debug, Default)]
 pub struct EventQuery {
+    /// Only events of this site (every site when `None`).
+    pub site: Option<i64>,
     /// Only `operation` or `violation`.
     pub record_type: Option<String>,
     /// Only this protocol.
@@ -138,6 +179,8 @@ pub struct EventQuery {
 /// Which alerts to list (newest first).
 #[derive(Clone, Debug, Default)]
 pub struct AlertQuery {
+    /// Only alerts of this site (every site when `None`).
+    pub site: Option<i64>,
     /// Only these statuses (any when empty).
     pub statuses: Vec<String>,
     /// Only this severity.
@@ -276,6 +319,30 @@ pub struct Sensor {
     pub packets: u64,
     /// When its last analysis finished (wall clock, RFC 3339).
     pub last_analysis: Option<String>,
+    /// When a remote sensor last sent its results (wall clock, RFC 3339).
+    pub last_sync: Option<String>,
+    /// Devices received from it (new or changed, over every sync).
+    pub synced_devices: u64,
+    /// Events received from it.
+    pub synced_events: u64,
+    /// Alerts received from it (new or changed).
+    pub synced_alerts: u64,
+}
+
+/// A site with what it holds, for the sites list.
+#[derive(Clone, Debug, Serialize)]
+pub struct SiteSummary {
+    /// The site.
+    #[serde(flatten)]
+    pub site: Site,
+    /// Its devices.
+    pub devices: u64,
+    /// Its open (new or acknowledged) alerts.
+    pub open_alerts: u64,
+    /// All its alerts.
+    pub alerts: u64,
+    /// Its sensors, with when they were last heard from.
+    pub sensors: Vec<Sensor>,
 }
 
 /// One stored analysis run.
@@ -379,8 +446,15 @@ pub trait ConsoleStore: Send {
     fn sites(&self) -> Result<Vec<Site>, StoreError>;
     /// Adds a site.
     fn create_site(&self, name: &str, description: &str) -> Result<Site, StoreError>;
-    /// Sensors, with what they analysed.
+    /// Sensors, with what they analysed or sent.
     fn sensors(&self) -> Result<Vec<Sensor>, StoreError>;
+    /// Sites with their device and alert counts and their sensors.
+    fn site_summaries(&self) -> Result<Vec<SiteSummary>, StoreError>;
+    /// Adds a remote sensor of a site, which authenticates with the token
+    /// whose hash is given; `Invalid` if there is no such site.
+    fn create_sensor(&self, site_id: i64, name: &str, token_hash: &str, now: &str) -> Result<Sensor, StoreError>;
+    /// The remote sensor whose token has this hash.
+    fn sensor_by_token(&self, token_hash: &str) -> Result<Option<Sensor>, StoreError>;
     /// Stored analysis runs, newest first.
     fn analyses(&self, limit: usize) -> Result<Vec<AnalysisInfo>, StoreError>;
     /// All users, by name.
@@ -451,6 +525,9 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String), StoreError> {
 /// Appends the filters of a device query.
 fn device_filters(q: &mut Query, query: &DeviceQuery) {
     q.push(" WHERE 1 = 1");
+    if let Some(site) = query.site {
+        q.push(" AND site_id = ").bind(site);
+    }
     if let Some(t) = &query.device_type {
         q.push(" AND type = ").bind(t.as_str());
     }
@@ -616,6 +693,9 @@ impl<T: Db + Send> ConsoleStore for T {
 
     fn event_page(&self, query: &EventQuery) -> Result<Page<EventRecord>, StoreError> {
         let mut q = Query::new("SELECT id, data FROM events WHERE 1 = 1");
+        if let Some(site) = query.site {
+            q.push(" AND site_id = ").bind(site);
+        }
         if let Some(t) = &query.record_type {
             q.push(" AND record_type = ").bind(t.as_str());
         }
@@ -660,7 +740,10 @@ impl<T: Db + Send> ConsoleStore for T {
 
     fn sensors(&self) -> Result<Vec<Sensor>, StoreError> {
         let totals = self.row("SELECT COUNT(*), CAST(COALESCE(SUM(packets), 0) AS BIGINT), MAX(finished_at) FROM analyses", &[])?;
-        let rows = self.rows("SELECT id, site_id, name, kind FROM sensors ORDER BY id", &[])?;
+        let rows = self.rows(
+            "SELECT id, site_id, name, kind, last_sync, synced_devices, synced_events, synced_alerts FROM sensors ORDER BY id",
+            &[],
+        )?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -674,9 +757,53 @@ impl<T: Db + Send> ConsoleStore for T {
                     analyses: t.map_or(0, |t| count(t.int(0))),
                     packets: t.map_or(0, |t| count(t.int(1))),
                     last_analysis: t.and_then(|t| t.opt_text(2)),
+                    last_sync: r.opt_text(4),
+                    synced_devices: count(r.int(5)),
+                    synced_events: count(r.int(6)),
+                    synced_alerts: count(r.int(7)),
                 }
             })
             .collect())
+    }
+
+    fn site_summaries(&self) -> Result<Vec<SiteSummary>, StoreError> {
+        let per_site = |sql: &str| -> Result<BTreeMap<i64, u64>, StoreError> {
+            Ok(self.rows(sql, &[])?.iter().map(|r| (r.int(0), count(r.int(1)))).collect())
+        };
+        let devices = per_site("SELECT site_id, COUNT(*) FROM devices GROUP BY site_id")?;
+        let alerts = per_site("SELECT site_id, COUNT(*) FROM alerts GROUP BY site_id")?;
+        let open = per_site("SELECT site_id, COUNT(*) FROM alerts WHERE status IN ('new', 'acknowledged') GROUP BY site_id")?;
+        let sensors = self.sensors()?;
+        Ok(self
+            .sites()?
+            .into_iter()
+            .map(|site| SiteSummary {
+                devices: devices.get(&site.id).copied().unwrap_or(0),
+                alerts: alerts.get(&site.id).copied().unwrap_or(0),
+                open_alerts: open.get(&site.id).copied().unwrap_or(0),
+                sensors: sensors.iter().filter(|s| s.site_id == site.id).cloned().collect(),
+                site,
+            })
+            .collect())
+    }
+
+    fn create_sensor(&self, site_id: i64, name: &str, token_hash: &str, now: &str) -> Result<Sensor, StoreError> {
+        if self.row("SELECT id FROM sites WHERE id = $1", &[site_id.into()])?.is_none() {
+            return Err(StoreError::Invalid { what: format!("there is no site with id {site_id}") });
+        }
+        let id = self.insert_id(
+            "INSERT INTO sensors (site_id, name, kind, token_hash, created_at) VALUES ($1, $2, 'remote', $3, $4)",
+            &[site_id.into(), name.into(), token_hash.into(), now.into()],
+        )?;
+        self.sensors()?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| StoreError::Corrupt { path: "sensors".into(), what: format!("sensor {id} vanished") })
+    }
+
+    fn sensor_by_token(&self, token_hash: &str) -> Result<Option<Sensor>, StoreError> {
+        let Some(row) = self.row("SELECT id FROM sensors WHERE token_hash = $1", &[token_hash.into()])? else { return Ok(None) };
+        Ok(self.sensors()?.into_iter().find(|s| s.id == row.int(0)))
     }
 
     fn analyses(&self, limit: usize) -> Result<Vec<AnalysisInfo>, StoreError> {
@@ -967,6 +1094,9 @@ impl<T: Db> AlertRows for T {
         limit: usize,
     ) -> Result<Vec<Row>, StoreError> {
         let mut q = Query::new(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1"));
+        if let Some(site) = query.site {
+            q.push(" AND site_id = ").bind(site);
+        }
         if let Some(s) = status {
             q.push(" AND status = ").bind(s.as_str());
         }

@@ -85,6 +85,9 @@ impl Row {
 
 /// Runs statements on either database.
 pub(crate) trait Db {
+    /// The site that analyses are stored into and read from (see
+    /// [`crate::Store::set_site`]).
+    fn scope(&self) -> i64;
     /// Rows of a query.
     fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
     /// Runs a statement; the number of rows changed.
@@ -94,6 +97,23 @@ pub(crate) trait Db {
         let returning = format!("{sql} RETURNING id");
         let rows = self.rows(&returning, params)?;
         Ok(rows.first().map_or(0, |r| r.int(0)))
+    }
+    /// Runs `work` in one transaction: all of it is stored, or none.
+    fn atomically<T>(&self, work: impl FnOnce(&Self) -> Result<T, StoreError>) -> Result<T, StoreError>
+    where
+        Self: Sized,
+    {
+        self.exec("BEGIN", &[])?;
+        match work(self) {
+            Ok(value) => {
+                self.exec("COMMIT", &[])?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.exec("ROLLBACK", &[]);
+                Err(e)
+            }
+        }
     }
     /// The first row of a query, if any.
     fn row(&self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {

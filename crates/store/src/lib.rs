@@ -9,17 +9,21 @@
 mod alerts;
 mod console;
 mod db;
+mod jobs;
 mod postgres;
 mod rows;
 mod sqlite;
+mod sync;
 
 pub use alerts::{AlertFilter, AlertStore};
 pub use console::{
     AlertQuery, AlertStats, AnalysisInfo, ApiToken, ConsoleStore, DayCounts, DeviceQuery, DeviceSort, DeviceStats, DeviceSummary,
-    EventQuery, HostRisk, Page, Sensor, ServiceLink, SessionRecord, Site, User, UserUpdate,
+    EventQuery, HostRisk, Page, Sensor, ServiceLink, SessionRecord, Site, SiteSummary, User, UserUpdate,
 };
+pub use jobs::{JobRecord, JobStore};
 pub use postgres::{redact_url, PgStore};
 pub use sqlite::SqliteStore;
+pub use sync::{ImportCounts, SyncBundle, SyncCursor, SyncStore, SYNC_FORMAT};
 
 use palisade_engine::{ActivityLog, Device, EventRecord, ExternalEndpoint, Inventory, Observations};
 
@@ -122,12 +126,22 @@ pub trait Store {
     fn devices(&self) -> Result<Vec<Device>, StoreError>;
     /// The stored external endpoints.
     fn external_endpoints(&self) -> Result<Vec<ExternalEndpoint>, StoreError>;
+    /// Works in another site from now on: analyses are merged into and
+    /// stored in it, and the observations, devices, events, endpoints,
+    /// baseline, learning state and alert lists read are its own. A store
+    /// starts in the default site (1).
+    fn set_site(&mut self, site_id: i64);
+    /// The site this store works in.
+    fn site_id(&self) -> i64;
 }
 
-/// A store with everything the console uses.
-pub trait Database: Store + ConsoleStore + AlertStore {}
+/// The site every store starts in, and that existing data belongs to.
+pub const DEFAULT_SITE: i64 = 1;
 
-impl<T: Store + ConsoleStore + AlertStore> Database for T {}
+/// A store with everything the console uses.
+pub trait Database: Store + ConsoleStore + AlertStore + SyncStore + JobStore {}
+
+impl<T: Store + ConsoleStore + AlertStore + SyncStore + JobStore> Database for T {}
 
 /// Where the data lives.
 #[derive(Clone, Debug, PartialEq, Eq)]

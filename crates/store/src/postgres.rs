@@ -6,6 +6,7 @@
 use crate::db::{Db, Row, Value};
 use crate::rows::{
     assign_ids, join, parse_device, parse_event, DeviceRow, EventRow, FactRow, IpRow, LinkRow, MacRow, ObservationRows, PairRow,
+    FIRST_FREE_DEVICE_ID,
 };
 use crate::{AnalysisRecord, EventFilter, Store, StoreError};
 use palisade_engine::{ActivityLog, Device, EventRecord, ExternalEndpoint, Inventory, Observations};
@@ -69,7 +70,46 @@ CREATE TABLE settings (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL);
     crate::alerts::DETECTION_MIGRATION_PG,
     crate::console::CONSOLE_ALERT_MIGRATION,
     LINKS_MIGRATION,
+    SITES_MIGRATION,
+    crate::console::SITE_COLUMNS_MIGRATION,
 ];
+
+/// Sites own their data: every observation, device, event, alert, baseline
+/// fact and learning state carries its site (the default site, 1, for what
+/// was stored before), so inventories merge only within a site.
+const SITES_MIGRATION: &str = r#"
+ALTER TABLE obs_macs ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE obs_macs DROP CONSTRAINT obs_macs_pkey;
+ALTER TABLE obs_macs ADD PRIMARY KEY (site_id, mac);
+ALTER TABLE obs_ips ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE obs_ips DROP CONSTRAINT obs_ips_pkey;
+ALTER TABLE obs_ips ADD PRIMARY KEY (site_id, ip);
+ALTER TABLE obs_pairs ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE obs_pairs DROP CONSTRAINT obs_pairs_pkey;
+ALTER TABLE obs_pairs ADD PRIMARY KEY (site_id, ip, mac);
+ALTER TABLE obs_facts ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE obs_facts DROP CONSTRAINT obs_facts_pkey;
+ALTER TABLE obs_facts ADD PRIMARY KEY (site_id, mac, ip, field, value);
+ALTER TABLE obs_links ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE obs_links DROP CONSTRAINT obs_links_pkey;
+ALTER TABLE obs_links ADD PRIMARY KEY (site_id, client, server, service);
+ALTER TABLE device_keys ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE device_keys DROP CONSTRAINT device_keys_pkey;
+ALTER TABLE device_keys ADD PRIMARY KEY (site_id, key);
+ALTER TABLE external_endpoints ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE external_endpoints DROP CONSTRAINT external_endpoints_pkey;
+ALTER TABLE external_endpoints ADD PRIMARY KEY (site_id, ip);
+ALTER TABLE baseline ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE baseline DROP CONSTRAINT baseline_pkey;
+ALTER TABLE baseline ADD PRIMARY KEY (site_id, kind, item);
+DROP INDEX baseline_first;
+CREATE INDEX baseline_first ON baseline (site_id, first_ns);
+ALTER TABLE detection_state ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE detection_state DROP CONSTRAINT detection_state_pkey;
+ALTER TABLE detection_state ADD PRIMARY KEY (site_id, key);
+CREATE TABLE jobs (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, size BIGINT NOT NULL, user_name TEXT NOT NULL, site_id BIGINT NOT NULL,
+                   created_at TEXT NOT NULL, state TEXT NOT NULL, packets BIGINT NOT NULL, outcome TEXT, error TEXT);
+"#;
 
 /// Who asked whom for what (the behaviour that device classification reads).
 const LINKS_MIGRATION: &str = r#"
@@ -102,6 +142,8 @@ pub struct PgStore {
     statements: Mutex<HashMap<String, postgres::Statement>>,
     /// The URL without its password, for messages.
     url: String,
+    /// The site analyses go into and are read from.
+    site: i64,
 }
 
 /// The URL with any password replaced by `***`.
@@ -146,7 +188,7 @@ impl PgStore {
             }
             client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}")).map_err(err)?;
         }
-        let store = PgStore { client: Mutex::new(client), statements: Mutex::default(), url: shown };
+        let store = PgStore { client: Mutex::new(client), statements: Mutex::default(), url: shown, site: crate::DEFAULT_SITE };
         store.migrate()?;
         Ok(store)
     }
@@ -198,18 +240,22 @@ impl PgStore {
         tx.commit().map_err(&e)
     }
 
-    /// Writes the rows of one table with binary COPY.
+    /// Writes the rows of one table of a site with binary COPY (the site
+    /// is the first column).
     fn copy_rows<R>(
         tx: &mut Transaction<'_>,
         sql: &str,
         types: &[Type],
         rows: &[R],
+        site: &i64,
         fields: impl Fn(&R) -> Vec<&(dyn ToSql + Sync)>,
     ) -> Result<(), postgres::Error> {
         let sink = tx.copy_in(sql)?;
         let mut writer = BinaryCopyInWriter::new(sink, types);
         for row in rows {
-            writer.write(&fields(row))?;
+            let mut values: Vec<&(dyn ToSql + Sync)> = vec![site];
+            values.extend(fields(row));
+            writer.write(&values)?;
         }
         writer.finish()?;
         Ok(())
@@ -224,58 +270,72 @@ impl PgStore {
     ) -> Result<(), postgres::Error> {
         use Type as T;
         let rows = ObservationRows::from_observations(obs);
+        let site = self.site;
         let mut client = self.client();
         let mut tx = client.transaction()?;
-        tx.batch_execute("TRUNCATE obs_macs, obs_ips, obs_pairs, obs_facts, obs_links, devices, external_endpoints")?;
+        for table in ["obs_macs", "obs_ips", "obs_pairs", "obs_facts", "obs_links", "external_endpoints"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE site_id = $1"), &[&site])?;
+        }
+        tx.execute("DELETE FROM devices WHERE site_id = $1 AND remote_id IS NULL", &[&site])?;
         Self::copy_rows(
             &mut tx,
-            "COPY obs_macs (mac, first_ns, last_ns, packets, protocols, routes_public) FROM STDIN BINARY",
-            &[T::TEXT, T::INT8, T::INT8, T::INT8, T::TEXT, T::BOOL],
+            "COPY obs_macs (site_id, mac, first_ns, last_ns, packets, protocols, routes_public) FROM STDIN BINARY",
+            &[T::INT8, T::TEXT, T::INT8, T::INT8, T::INT8, T::TEXT, T::BOOL],
             &rows.macs,
+            &site,
             |m: &MacRow| vec![&m.mac, &m.first_ns, &m.last_ns, &m.packets, &m.protocols, &m.routes_public],
         )?;
         Self::copy_rows(
             &mut tx,
-            "COPY obs_ips (ip, first_ns, last_ns, packets, protocols, arp_macs, directed_broadcast) FROM STDIN BINARY",
-            &[T::TEXT, T::INT8, T::INT8, T::INT8, T::TEXT, T::TEXT, T::BOOL],
+            "COPY obs_ips (site_id, ip, first_ns, last_ns, packets, protocols, arp_macs, directed_broadcast) FROM STDIN BINARY",
+            &[T::INT8, T::TEXT, T::INT8, T::INT8, T::INT8, T::TEXT, T::TEXT, T::BOOL],
             &rows.ips,
+            &site,
             |i: &IpRow| vec![&i.ip, &i.first_ns, &i.last_ns, &i.packets, &i.protocols, &i.arp_macs, &i.directed_broadcast],
         )?;
         Self::copy_rows(
             &mut tx,
-            "COPY obs_pairs (ip, mac, first_ns, last_ns, packets) FROM STDIN BINARY",
-            &[T::TEXT, T::TEXT, T::INT8, T::INT8, T::INT8],
+            "COPY obs_pairs (site_id, ip, mac, first_ns, last_ns, packets) FROM STDIN BINARY",
+            &[T::INT8, T::TEXT, T::TEXT, T::INT8, T::INT8, T::INT8],
             &rows.pairs,
+            &site,
             |p: &PairRow| vec![&p.ip, &p.mac, &p.first_ns, &p.last_ns, &p.packets],
         )?;
         Self::copy_rows(
             &mut tx,
-            "COPY obs_facts (mac, ip, field, value, protocol, first_ns, last_ns, count) FROM STDIN BINARY",
-            &[T::TEXT, T::TEXT, T::TEXT, T::TEXT, T::TEXT, T::INT8, T::INT8, T::INT8],
+            "COPY obs_facts (site_id, mac, ip, field, value, protocol, first_ns, last_ns, count) FROM STDIN BINARY",
+            &[T::INT8, T::TEXT, T::TEXT, T::TEXT, T::TEXT, T::TEXT, T::INT8, T::INT8, T::INT8],
             &rows.facts,
+            &site,
             |f: &FactRow| vec![&f.mac, &f.ip, &f.field, &f.value, &f.protocol, &f.first_ns, &f.last_ns, &f.count],
         )?;
         Self::copy_rows(
             &mut tx,
-            "COPY obs_links (client, server, service, first_ns, last_ns, packets, bytes, operations) FROM STDIN BINARY",
-            &[T::TEXT, T::TEXT, T::TEXT, T::INT8, T::INT8, T::INT8, T::INT8, T::TEXT],
+            "COPY obs_links (site_id, client, server, service, first_ns, last_ns, packets, bytes, operations) FROM STDIN BINARY",
+            &[T::INT8, T::TEXT, T::TEXT, T::TEXT, T::INT8, T::INT8, T::INT8, T::INT8, T::TEXT],
             &rows.links,
+            &site,
             |l: &LinkRow| vec![&l.client, &l.server, &l.service, &l.first_ns, &l.last_ns, &l.packets, &l.bytes, &l.operations],
         )?;
-        let known: HashMap<String, i64> =
-            tx.query("SELECT key, device_id FROM device_keys", &[])?.iter().map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1))).collect();
-        let (keys, ids): (Vec<String>, Vec<i64>) = assign_ids(&mut inventory.devices, &known).into_iter().unzip();
+        let known: HashMap<String, i64> = tx
+            .query("SELECT key, device_id FROM device_keys WHERE site_id = $1", &[&site])?
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect();
+        let first_free: i64 = tx.query_one(FIRST_FREE_DEVICE_ID, &[])?.get(0);
+        let (keys, ids): (Vec<String>, Vec<i64>) = assign_ids(&mut inventory.devices, &known, first_free).into_iter().unzip();
         tx.execute(
-            "INSERT INTO device_keys (key, device_id) SELECT * FROM UNNEST($1::text[], $2::int8[]) \
-             ON CONFLICT (key) DO UPDATE SET device_id = EXCLUDED.device_id",
-            &[&keys, &ids],
+            "INSERT INTO device_keys (site_id, key, device_id) SELECT $3, k, d FROM UNNEST($1::text[], $2::int8[]) AS u (k, d) \
+             ON CONFLICT (site_id, key) DO UPDATE SET device_id = EXCLUDED.device_id",
+            &[&keys, &ids, &site],
         )?;
         let devices: Vec<DeviceRow> = inventory.devices.iter().map(DeviceRow::new).collect();
         Self::copy_rows(
             &mut tx,
-            "COPY devices (id, first_seen, last_seen, type, vendor, data, first_ns, last_ns, ip, ip_key, mac, name, purdue_level, \
+            "COPY devices (site_id, id, first_seen, last_seen, type, vendor, data, first_ns, last_ns, ip, ip_key, mac, name, purdue_level, \
              protocols, subnet, search) FROM STDIN BINARY",
             &[
+                T::INT8,
                 T::INT8,
                 T::TEXT,
                 T::TEXT,
@@ -294,6 +354,7 @@ impl PgStore {
                 T::TEXT,
             ],
             &devices,
+            &site,
             |d: &DeviceRow| {
                 vec![
                     &d.id,
@@ -317,20 +378,33 @@ impl PgStore {
         )?;
         let external: Vec<(String, String)> =
             inventory.external.iter().map(|x| (x.ip.to_string(), serde_json::to_string(x).unwrap_or_default())).collect();
-        Self::copy_rows(&mut tx, "COPY external_endpoints (ip, data) FROM STDIN BINARY", &[T::TEXT, T::TEXT], &external, |x| {
-            vec![&x.0, &x.1]
-        })?;
+        Self::copy_rows(
+            &mut tx,
+            "COPY external_endpoints (site_id, ip, data) FROM STDIN BINARY",
+            &[T::INT8, T::TEXT, T::TEXT],
+            &external,
+            &site,
+            |x| vec![&x.0, &x.1],
+        )?;
         let events: Vec<EventRow> = activity.records.iter().map(EventRow::new).collect();
         Self::copy_rows(
             &mut tx,
-            "COPY events (time_ns, record_type, protocol, src_ip, dst_ip, data) FROM STDIN BINARY",
-            &[T::INT8, T::TEXT, T::TEXT, T::TEXT, T::TEXT, T::TEXT],
+            "COPY events (site_id, time_ns, record_type, protocol, src_ip, dst_ip, data) FROM STDIN BINARY",
+            &[T::INT8, T::INT8, T::TEXT, T::TEXT, T::TEXT, T::TEXT, T::TEXT],
             &events,
+            &site,
             |r: &EventRow| vec![&r.time_ns, &r.record_type, &r.protocol, &r.src_ip, &r.dst_ip, &r.data],
         )?;
         tx.execute(
-            "INSERT INTO analyses (finished_at, inputs, packets, bytes, errors) VALUES ($1, $2, $3, $4, $5)",
-            &[&chrono::Utc::now().to_rfc3339(), &join(&run.inputs), &(run.packets as i64), &(run.bytes as i64), &run.errors.join("\n")],
+            "INSERT INTO analyses (finished_at, inputs, packets, bytes, errors, site_id) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &chrono::Utc::now().to_rfc3339(),
+                &join(&run.inputs),
+                &(run.packets as i64),
+                &(run.bytes as i64),
+                &run.errors.join("\n"),
+                &site,
+            ],
         )?;
         tx.commit()
     }
@@ -361,6 +435,10 @@ fn pg_value(row: &postgres::Row, i: usize) -> Result<Value, postgres::Error> {
 }
 
 impl Db for PgStore {
+    fn scope(&self) -> i64 {
+        self.site
+    }
+
     fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let e = self.err();
         let boxed = pg_params(params);
@@ -389,9 +467,12 @@ impl PgStore {
     }
 
     fn observation_rows(&self) -> Result<ObservationRows, postgres::Error> {
+        let site = &self.site;
         let mut client = self.client();
         let mut rows = ObservationRows::default();
-        for r in client.query("SELECT mac, first_ns, last_ns, packets, protocols, routes_public FROM obs_macs", &[])? {
+        for r in
+            client.query("SELECT mac, first_ns, last_ns, packets, protocols, routes_public FROM obs_macs WHERE site_id = $1", &[site])?
+        {
             rows.macs.push(MacRow {
                 mac: r.try_get(0)?,
                 first_ns: r.try_get(1)?,
@@ -401,7 +482,10 @@ impl PgStore {
                 routes_public: r.try_get(5)?,
             });
         }
-        for r in client.query("SELECT ip, first_ns, last_ns, packets, protocols, arp_macs, directed_broadcast FROM obs_ips", &[])? {
+        for r in client.query(
+            "SELECT ip, first_ns, last_ns, packets, protocols, arp_macs, directed_broadcast FROM obs_ips WHERE site_id = $1",
+            &[site],
+        )? {
             rows.ips.push(IpRow {
                 ip: r.try_get(0)?,
                 first_ns: r.try_get(1)?,
@@ -412,7 +496,7 @@ impl PgStore {
                 directed_broadcast: r.try_get(6)?,
             });
         }
-        for r in client.query("SELECT ip, mac, first_ns, last_ns, packets FROM obs_pairs", &[])? {
+        for r in client.query("SELECT ip, mac, first_ns, last_ns, packets FROM obs_pairs WHERE site_id = $1", &[site])? {
             rows.pairs.push(PairRow {
                 ip: r.try_get(0)?,
                 mac: r.try_get(1)?,
@@ -421,7 +505,9 @@ impl PgStore {
                 packets: r.try_get(4)?,
             });
         }
-        for r in client.query("SELECT mac, ip, field, value, protocol, first_ns, last_ns, count FROM obs_facts", &[])? {
+        for r in
+            client.query("SELECT mac, ip, field, value, protocol, first_ns, last_ns, count FROM obs_facts WHERE site_id = $1", &[site])?
+        {
             rows.facts.push(FactRow {
                 mac: r.try_get(0)?,
                 ip: r.try_get(1)?,
@@ -433,7 +519,10 @@ impl PgStore {
                 count: r.try_get(7)?,
             });
         }
-        for r in client.query("SELECT client, server, service, first_ns, last_ns, packets, bytes, operations FROM obs_links", &[])? {
+        for r in client.query(
+            "SELECT client, server, service, first_ns, last_ns, packets, bytes, operations FROM obs_links WHERE site_id = $1",
+            &[site],
+        )? {
             rows.links.push(LinkRow {
                 client: r.try_get(0)?,
                 server: r.try_get(1)?,
@@ -465,7 +554,8 @@ impl Store for PgStore {
     }
 
     fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
-        let mut q = crate::db::Query::new("SELECT id, data FROM events WHERE 1 = 1");
+        let mut q = crate::db::Query::new("SELECT id, data FROM events WHERE site_id = ");
+        q.bind(self.site);
         if let Some(t) = &filter.record_type {
             q.push(" AND record_type = ").bind(t.as_str());
         }
@@ -483,14 +573,24 @@ impl Store for PgStore {
     }
 
     fn devices(&self) -> Result<Vec<Device>, StoreError> {
-        self.rows("SELECT data FROM devices ORDER BY id", &[])?.iter().map(|r| parse_device(&self.url, &r.text(0))).collect()
+        self.rows("SELECT data FROM devices WHERE site_id = $1 ORDER BY id", &[self.site.into()])?
+            .iter()
+            .map(|r| parse_device(&self.url, &r.text(0)))
+            .collect()
     }
 
     fn external_endpoints(&self) -> Result<Vec<ExternalEndpoint>, StoreError> {
-        self.rows("SELECT data FROM external_endpoints ORDER BY ip", &[])?
+        self.rows("SELECT data FROM external_endpoints WHERE site_id = $1 ORDER BY ip", &[self.site.into()])?
             .iter()
             .map(|r| serde_json::from_str(&r.text(0)).map_err(|err| self.corrupt(format!("external endpoint: {err}"))))
             .collect()
+    }
+    fn set_site(&mut self, site_id: i64) {
+        self.site = site_id;
+    }
+
+    fn site_id(&self) -> i64 {
+        self.site
     }
 }
 

@@ -10,6 +10,11 @@ use palisade_model::{IdentityField, MacAddr, OperationKind, Protocol, Timestamp}
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
+/// The lowest device id no site uses or keeps for a device that may come
+/// back (ids are unique across sites).
+pub(crate) const FIRST_FREE_DEVICE_ID: &str =
+    "SELECT CAST(MAX(n) AS BIGINT) + 1 FROM (SELECT COALESCE(MAX(id), 0) AS n FROM devices UNION ALL SELECT COALESCE(MAX(device_id), 0) FROM device_keys) AS ids";
+
 /// Joins items with commas.
 pub(crate) fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
     items.into_iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
@@ -241,8 +246,8 @@ impl ObservationRows {
 /// Gives every device its stable id: the smallest id any of its keys had
 /// before (unless another device of this inventory took it), or a new one.
 /// Returns the keys to record, each with its device's id.
-pub(crate) fn assign_ids(devices: &mut [Device], known: &HashMap<String, i64>) -> Vec<(String, i64)> {
-    let mut next_id = known.values().copied().max().unwrap_or(0) + 1;
+pub(crate) fn assign_ids(devices: &mut [Device], known: &HashMap<String, i64>, first_free: i64) -> Vec<(String, i64)> {
+    let mut next_id = (known.values().copied().max().unwrap_or(0) + 1).max(first_free);
     let mut used = BTreeSet::new();
     let mut keys = Vec::new();
     for device in devices {

@@ -3,6 +3,7 @@
 use crate::db::{sqlite_placeholders, Db, Row, Value};
 use crate::rows::{
     assign_ids, join, parse_device, parse_event, DeviceRow, EventRow, FactRow, IpRow, LinkRow, MacRow, ObservationRows, PairRow,
+    FIRST_FREE_DEVICE_ID,
 };
 use crate::{AnalysisRecord, EventFilter, Store, StoreError};
 use palisade_engine::{ActivityLog, Device, EventRecord, ExternalEndpoint, Inventory, Observations};
@@ -41,7 +42,65 @@ CREATE INDEX events_dst ON events (dst_ip);
     crate::alerts::DETECTION_MIGRATION_SQLITE,
     crate::console::CONSOLE_ALERT_MIGRATION,
     LINKS_MIGRATION,
+    SITES_MIGRATION,
+    crate::console::SITE_COLUMNS_MIGRATION,
 ];
+
+/// Sites own their data: every observation, device, event, alert, baseline
+/// fact and learning state carries its site (the default site, 1, for what
+/// was stored before), so inventories merge only within a site. SQLite
+/// cannot change a primary key, so the keyed tables are copied.
+const SITES_MIGRATION: &str = r#"
+CREATE TABLE obs_macs_s (site_id INTEGER NOT NULL, mac TEXT NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,
+                         packets INTEGER NOT NULL, protocols TEXT NOT NULL, routes_public INTEGER NOT NULL, PRIMARY KEY (site_id, mac));
+INSERT INTO obs_macs_s SELECT 1, mac, first_ns, last_ns, packets, protocols, routes_public FROM obs_macs;
+DROP TABLE obs_macs;
+ALTER TABLE obs_macs_s RENAME TO obs_macs;
+CREATE TABLE obs_ips_s (site_id INTEGER NOT NULL, ip TEXT NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,
+                        packets INTEGER NOT NULL, protocols TEXT NOT NULL, arp_macs TEXT NOT NULL, directed_broadcast INTEGER NOT NULL,
+                        PRIMARY KEY (site_id, ip));
+INSERT INTO obs_ips_s SELECT 1, ip, first_ns, last_ns, packets, protocols, arp_macs, directed_broadcast FROM obs_ips;
+DROP TABLE obs_ips;
+ALTER TABLE obs_ips_s RENAME TO obs_ips;
+CREATE TABLE obs_pairs_s (site_id INTEGER NOT NULL, ip TEXT NOT NULL, mac TEXT NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,
+                          packets INTEGER NOT NULL, PRIMARY KEY (site_id, ip, mac));
+INSERT INTO obs_pairs_s SELECT 1, ip, mac, first_ns, last_ns, packets FROM obs_pairs;
+DROP TABLE obs_pairs;
+ALTER TABLE obs_pairs_s RENAME TO obs_pairs;
+CREATE TABLE obs_facts_s (site_id INTEGER NOT NULL, mac TEXT NOT NULL, ip TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
+                          protocol TEXT NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, count INTEGER NOT NULL,
+                          PRIMARY KEY (site_id, mac, ip, field, value));
+INSERT INTO obs_facts_s SELECT 1, mac, ip, field, value, protocol, first_ns, last_ns, count FROM obs_facts;
+DROP TABLE obs_facts;
+ALTER TABLE obs_facts_s RENAME TO obs_facts;
+CREATE TABLE obs_links_s (site_id INTEGER NOT NULL, client TEXT NOT NULL, server TEXT NOT NULL, service TEXT NOT NULL,
+                          first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL,
+                          operations TEXT NOT NULL, PRIMARY KEY (site_id, client, server, service));
+INSERT INTO obs_links_s SELECT 1, client, server, service, first_ns, last_ns, packets, bytes, operations FROM obs_links;
+DROP TABLE obs_links;
+ALTER TABLE obs_links_s RENAME TO obs_links;
+CREATE TABLE device_keys_s (site_id INTEGER NOT NULL, key TEXT NOT NULL, device_id INTEGER NOT NULL, PRIMARY KEY (site_id, key));
+INSERT INTO device_keys_s SELECT 1, key, device_id FROM device_keys;
+DROP TABLE device_keys;
+ALTER TABLE device_keys_s RENAME TO device_keys;
+CREATE TABLE external_endpoints_s (site_id INTEGER NOT NULL, ip TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (site_id, ip));
+INSERT INTO external_endpoints_s SELECT 1, ip, data FROM external_endpoints;
+DROP TABLE external_endpoints;
+ALTER TABLE external_endpoints_s RENAME TO external_endpoints;
+CREATE TABLE baseline_s (site_id INTEGER NOT NULL, kind TEXT NOT NULL, item TEXT NOT NULL, first_ns INTEGER NOT NULL,
+                         last_ns INTEGER NOT NULL, count INTEGER NOT NULL, learned INTEGER NOT NULL, peak_bytes INTEGER NOT NULL,
+                         peak_packets INTEGER NOT NULL, PRIMARY KEY (site_id, kind, item));
+INSERT INTO baseline_s SELECT 1, kind, item, first_ns, last_ns, count, learned, peak_bytes, peak_packets FROM baseline;
+DROP TABLE baseline;
+ALTER TABLE baseline_s RENAME TO baseline;
+CREATE INDEX baseline_first ON baseline (site_id, first_ns);
+CREATE TABLE detection_state_s (site_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (site_id, key));
+INSERT INTO detection_state_s SELECT 1, key, value FROM detection_state;
+DROP TABLE detection_state;
+ALTER TABLE detection_state_s RENAME TO detection_state;
+CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL, user_name TEXT NOT NULL, site_id INTEGER NOT NULL,
+                   created_at TEXT NOT NULL, state TEXT NOT NULL, packets INTEGER NOT NULL, outcome TEXT, error TEXT);
+"#;
 
 /// Who asked whom for what (the behaviour that device classification reads).
 const LINKS_MIGRATION: &str = r#"
@@ -91,6 +150,8 @@ CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 pub struct SqliteStore {
     conn: Connection,
     path: String,
+    /// The site analyses go into and are read from.
+    site: i64,
 }
 
 impl SqliteStore {
@@ -102,7 +163,7 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
-        let mut store = SqliteStore { conn, path: name };
+        let mut store = SqliteStore { conn, path: name, site: crate::DEFAULT_SITE };
         store.migrate()?;
         Ok(store)
     }
@@ -143,9 +204,12 @@ impl SqliteStore {
     fn observation_rows(&self) -> Result<ObservationRows, StoreError> {
         let e = self.err();
         let mut rows = ObservationRows::default();
-        let mut stmt = self.conn.prepare("SELECT mac, first_ns, last_ns, packets, protocols, routes_public FROM obs_macs").map_err(&e)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT mac, first_ns, last_ns, packets, protocols, routes_public FROM obs_macs WHERE site_id = ?1")
+            .map_err(&e)?;
         let mapped = stmt
-            .query_map([], |r| {
+            .query_map([self.site], |r| {
                 Ok(MacRow {
                     mac: r.get(0)?,
                     first_ns: r.get(1)?,
@@ -157,10 +221,12 @@ impl SqliteStore {
             })
             .map_err(&e)?;
         rows.macs = mapped.collect::<Result<_, _>>().map_err(&e)?;
-        let mut stmt =
-            self.conn.prepare("SELECT ip, first_ns, last_ns, packets, protocols, arp_macs, directed_broadcast FROM obs_ips").map_err(&e)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ip, first_ns, last_ns, packets, protocols, arp_macs, directed_broadcast FROM obs_ips WHERE site_id = ?1")
+            .map_err(&e)?;
         let mapped = stmt
-            .query_map([], |r| {
+            .query_map([self.site], |r| {
                 Ok(IpRow {
                     ip: r.get(0)?,
                     first_ns: r.get(1)?,
@@ -173,14 +239,19 @@ impl SqliteStore {
             })
             .map_err(&e)?;
         rows.ips = mapped.collect::<Result<_, _>>().map_err(&e)?;
-        let mut stmt = self.conn.prepare("SELECT ip, mac, first_ns, last_ns, packets FROM obs_pairs").map_err(&e)?;
+        let mut stmt = self.conn.prepare("SELECT ip, mac, first_ns, last_ns, packets FROM obs_pairs WHERE site_id = ?1").map_err(&e)?;
         let mapped = stmt
-            .query_map([], |r| Ok(PairRow { ip: r.get(0)?, mac: r.get(1)?, first_ns: r.get(2)?, last_ns: r.get(3)?, packets: r.get(4)? }))
+            .query_map([self.site], |r| {
+                Ok(PairRow { ip: r.get(0)?, mac: r.get(1)?, first_ns: r.get(2)?, last_ns: r.get(3)?, packets: r.get(4)? })
+            })
             .map_err(&e)?;
         rows.pairs = mapped.collect::<Result<_, _>>().map_err(&e)?;
-        let mut stmt = self.conn.prepare("SELECT mac, ip, field, value, protocol, first_ns, last_ns, count FROM obs_facts").map_err(&e)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT mac, ip, field, value, protocol, first_ns, last_ns, count FROM obs_facts WHERE site_id = ?1")
+            .map_err(&e)?;
         let mapped = stmt
-            .query_map([], |r| {
+            .query_map([self.site], |r| {
                 Ok(FactRow {
                     mac: r.get(0)?,
                     ip: r.get(1)?,
@@ -196,10 +267,10 @@ impl SqliteStore {
         rows.facts = mapped.collect::<Result<_, _>>().map_err(&e)?;
         let mut stmt = self
             .conn
-            .prepare("SELECT client, server, service, first_ns, last_ns, packets, bytes, operations FROM obs_links")
+            .prepare("SELECT client, server, service, first_ns, last_ns, packets, bytes, operations FROM obs_links WHERE site_id = ?1")
             .map_err(&e)?;
         let mapped = stmt
-            .query_map([], |r| {
+            .query_map([self.site], |r| {
                 Ok(LinkRow {
                     client: r.get(0)?,
                     server: r.get(1)?,
@@ -226,6 +297,10 @@ fn sqlite_value(v: &Value) -> rusqlite::types::Value {
 }
 
 impl Db for SqliteStore {
+    fn scope(&self) -> i64 {
+        self.site
+    }
+
     fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let e = self.err();
         let mut stmt = self.conn.prepare_cached(&sqlite_placeholders(sql)).map_err(&e)?;
@@ -269,44 +344,70 @@ impl Store for SqliteStore {
         let path = self.path.clone();
         let e = |source| StoreError::Database { path: path.clone(), source };
         let rows = ObservationRows::from_observations(obs);
+        let site = self.site;
         let tx = self.conn.transaction().map_err(e)?;
-        tx.execute_batch("DELETE FROM obs_macs; DELETE FROM obs_ips; DELETE FROM obs_pairs; DELETE FROM obs_facts; DELETE FROM obs_links; DELETE FROM devices; DELETE FROM external_endpoints;")
-            .map_err(e)?;
+        for table in ["obs_macs", "obs_ips", "obs_pairs", "obs_facts", "obs_links", "external_endpoints"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE site_id = ?1"), [site]).map_err(e)?;
+        }
+        tx.execute("DELETE FROM devices WHERE site_id = ?1 AND remote_id IS NULL", [site]).map_err(e)?;
         {
-            let mut ins = tx.prepare("INSERT INTO obs_macs VALUES (?1, ?2, ?3, ?4, ?5, ?6)").map_err(e)?;
+            let mut ins = tx
+                .prepare("INSERT INTO obs_macs (site_id, mac, first_ns, last_ns, packets, protocols, routes_public) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+                .map_err(e)?;
             for m in &rows.macs {
-                ins.execute(params![m.mac, m.first_ns, m.last_ns, m.packets, m.protocols, m.routes_public]).map_err(e)?;
+                ins.execute(params![site, m.mac, m.first_ns, m.last_ns, m.packets, m.protocols, m.routes_public]).map_err(e)?;
             }
-            let mut ins = tx.prepare("INSERT INTO obs_ips VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").map_err(e)?;
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO obs_ips (site_id, ip, first_ns, last_ns, packets, protocols, arp_macs, directed_broadcast) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(e)?;
             for i in &rows.ips {
-                ins.execute(params![i.ip, i.first_ns, i.last_ns, i.packets, i.protocols, i.arp_macs, i.directed_broadcast]).map_err(e)?;
+                ins.execute(params![site, i.ip, i.first_ns, i.last_ns, i.packets, i.protocols, i.arp_macs, i.directed_broadcast])
+                    .map_err(e)?;
             }
-            let mut ins = tx.prepare("INSERT INTO obs_pairs VALUES (?1, ?2, ?3, ?4, ?5)").map_err(e)?;
+            let mut ins = tx
+                .prepare("INSERT INTO obs_pairs (site_id, ip, mac, first_ns, last_ns, packets) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(e)?;
             for p in &rows.pairs {
-                ins.execute(params![p.ip, p.mac, p.first_ns, p.last_ns, p.packets]).map_err(e)?;
+                ins.execute(params![site, p.ip, p.mac, p.first_ns, p.last_ns, p.packets]).map_err(e)?;
             }
-            let mut ins = tx.prepare("INSERT INTO obs_facts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)").map_err(e)?;
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO obs_facts (site_id, mac, ip, field, value, protocol, first_ns, last_ns, count) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(e)?;
             for f in &rows.facts {
-                ins.execute(params![f.mac, f.ip, f.field, f.value, f.protocol, f.first_ns, f.last_ns, f.count]).map_err(e)?;
+                ins.execute(params![site, f.mac, f.ip, f.field, f.value, f.protocol, f.first_ns, f.last_ns, f.count]).map_err(e)?;
             }
-            let mut ins = tx.prepare("INSERT INTO obs_links VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)").map_err(e)?;
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO obs_links (site_id, client, server, service, first_ns, last_ns, packets, bytes, operations) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(e)?;
             for l in &rows.links {
-                ins.execute(params![l.client, l.server, l.service, l.first_ns, l.last_ns, l.packets, l.bytes, l.operations]).map_err(e)?;
+                ins.execute(params![site, l.client, l.server, l.service, l.first_ns, l.last_ns, l.packets, l.bytes, l.operations])
+                    .map_err(e)?;
             }
             let mut known = HashMap::new();
-            let mut stmt = tx.prepare("SELECT key, device_id FROM device_keys").map_err(e)?;
-            for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(e)? {
+            let mut stmt = tx.prepare("SELECT key, device_id FROM device_keys WHERE site_id = ?1").map_err(e)?;
+            for row in stmt.query_map([site], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(e)? {
                 let (key, id) = row.map_err(e)?;
                 known.insert(key, id);
             }
-            let mut add_key = tx.prepare("INSERT OR REPLACE INTO device_keys (key, device_id) VALUES (?1, ?2)").map_err(e)?;
-            for (key, id) in assign_ids(&mut inventory.devices, &known) {
-                add_key.execute(params![key, id]).map_err(e)?;
+            let first_free: i64 = tx.query_row(FIRST_FREE_DEVICE_ID, [], |r| r.get(0)).map_err(e)?;
+            let mut add_key = tx.prepare("INSERT OR REPLACE INTO device_keys (site_id, key, device_id) VALUES (?1, ?2, ?3)").map_err(e)?;
+            for (key, id) in assign_ids(&mut inventory.devices, &known, first_free) {
+                add_key.execute(params![site, key, id]).map_err(e)?;
             }
             let mut ins = tx
                 .prepare(
                     "INSERT INTO devices (id, first_seen, last_seen, type, vendor, data, first_ns, last_ns, ip, ip_key, mac, name, \
-                     purdue_level, protocols, subnet, search) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                     purdue_level, protocols, subnet, search, site_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                 )
                 .map_err(e)?;
             for device in &inventory.devices {
@@ -327,23 +428,33 @@ impl Store for SqliteStore {
                     d.purdue_level,
                     d.protocols,
                     d.subnet,
-                    d.search
+                    d.search,
+                    site
                 ])
                 .map_err(e)?;
             }
-            let mut ins = tx.prepare("INSERT INTO external_endpoints (ip, data) VALUES (?1, ?2)").map_err(e)?;
+            let mut ins = tx.prepare("INSERT INTO external_endpoints (site_id, ip, data) VALUES (?1, ?2, ?3)").map_err(e)?;
             for ext in &inventory.external {
-                ins.execute(params![ext.ip.to_string(), serde_json::to_string(ext).unwrap_or_default()]).map_err(e)?;
+                ins.execute(params![site, ext.ip.to_string(), serde_json::to_string(ext).unwrap_or_default()]).map_err(e)?;
             }
             let mut ins = tx
-                .prepare("INSERT INTO events (time_ns, record_type, protocol, src_ip, dst_ip, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .prepare(
+                    "INSERT INTO events (time_ns, record_type, protocol, src_ip, dst_ip, data, site_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
                 .map_err(e)?;
             for r in activity.records.iter().map(EventRow::new) {
-                ins.execute(params![r.time_ns, r.record_type, r.protocol, r.src_ip, r.dst_ip, r.data]).map_err(e)?;
+                ins.execute(params![r.time_ns, r.record_type, r.protocol, r.src_ip, r.dst_ip, r.data, site]).map_err(e)?;
             }
             tx.execute(
-                "INSERT INTO analyses (finished_at, inputs, packets, bytes, errors) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![chrono::Utc::now().to_rfc3339(), join(&run.inputs), run.packets as i64, run.bytes as i64, run.errors.join("\n")],
+                "INSERT INTO analyses (finished_at, inputs, packets, bytes, errors, site_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    chrono::Utc::now().to_rfc3339(),
+                    join(&run.inputs),
+                    run.packets as i64,
+                    run.bytes as i64,
+                    run.errors.join("\n"),
+                    site
+                ],
             )
             .map_err(e)?;
         }
@@ -352,8 +463,8 @@ impl Store for SqliteStore {
 
     fn devices(&self) -> Result<Vec<Device>, StoreError> {
         let e = self.err();
-        let mut stmt = self.conn.prepare("SELECT data FROM devices ORDER BY id").map_err(&e)?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&e)?;
+        let mut stmt = self.conn.prepare("SELECT data FROM devices WHERE site_id = ?1 ORDER BY id").map_err(&e)?;
+        let rows = stmt.query_map([self.site], |r| r.get::<_, String>(0)).map_err(&e)?;
         let mut out = Vec::new();
         for row in rows {
             out.push(parse_device(&self.path, &row.map_err(&e)?)?);
@@ -364,11 +475,11 @@ impl Store for SqliteStore {
     fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
         let e = self.err();
         let sql = "SELECT id, data FROM events WHERE (?1 IS NULL OR record_type = ?1) AND (?2 IS NULL OR protocol = ?2) \
-                   AND (?3 IS NULL OR src_ip = ?3 OR dst_ip = ?3) ORDER BY time_ns, id LIMIT ?4";
+                   AND (?3 IS NULL OR src_ip = ?3 OR dst_ip = ?3) AND site_id = ?5 ORDER BY time_ns, id LIMIT ?4";
         let mut stmt = self.conn.prepare(sql).map_err(&e)?;
         let limit = filter.limit.map_or(-1, |l| l as i64);
         let rows = stmt
-            .query_map(params![filter.record_type, filter.protocol, filter.ip, limit], |r| {
+            .query_map(params![filter.record_type, filter.protocol, filter.ip, limit, self.site], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })
             .map_err(&e)?;
@@ -382,13 +493,21 @@ impl Store for SqliteStore {
 
     fn external_endpoints(&self) -> Result<Vec<ExternalEndpoint>, StoreError> {
         let e = self.err();
-        let mut stmt = self.conn.prepare("SELECT data FROM external_endpoints ORDER BY ip").map_err(&e)?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&e)?;
+        let mut stmt = self.conn.prepare("SELECT data FROM external_endpoints WHERE site_id = ?1 ORDER BY ip").map_err(&e)?;
+        let rows = stmt.query_map([self.site], |r| r.get::<_, String>(0)).map_err(&e)?;
         let mut out = Vec::new();
         for row in rows {
             let data = row.map_err(&e)?;
             out.push(serde_json::from_str(&data).map_err(|err| self.corrupt(format!("external endpoint: {err}")))?);
         }
         Ok(out)
+    }
+
+    fn set_site(&mut self, site_id: i64) {
+        self.site = site_id;
+    }
+
+    fn site_id(&self) -> i64 {
+        self.site
     }
 }

@@ -33,6 +33,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AlertParams {
+    /// Only alerts of this site (id; every site by default).
+    site: Option<i64>,
     /// Comma-separated statuses (`new,acknowledged`), or `open` for those two.
     status: Option<String>,
     /// `low`, `medium`, `high` or `critical`.
@@ -100,6 +102,7 @@ async fn list_alerts(State(state): State<AppState>, ApiQuery(p): ApiQuery<AlertP
         return Err(ApiError::bad_request("search text is too long (200 bytes at most)"));
     }
     let mut query = AlertQuery {
+        site: p.site,
         statuses: statuses(p.status)?,
         severity: checked(p.severity, "severity", Severity::from_name, Severity::ALL, |s| s.as_str())?,
         engine: checked(p.engine, "engine", DetectionEngine::from_name, DetectionEngine::ALL, |e| e.as_str())?,

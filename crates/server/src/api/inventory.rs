@@ -36,6 +36,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct DeviceParams {
+    /// Only devices of this site (id; every site by default).
+    site: Option<i64>,
     /// Words that must all appear in the device's addresses, names, vendor, model, firmware, serial, OS, type or protocols.
     search: Option<String>,
     /// Device type (e.g. `plc`).
@@ -111,6 +113,7 @@ impl DeviceParams {
             return Err(ApiError::bad_request("search text is too long (200 bytes at most)"));
         }
         Ok(DeviceQuery {
+            site: self.site,
             search,
             device_type,
             purdue_level,
@@ -250,6 +253,8 @@ async fn network_map(State(state): State<AppState>) -> ApiResult<Json<serde_json
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventParams {
+    /// Only events of this site (id; every site by default).
+    site: Option<i64>,
     /// `operation` or `violation`.
     #[serde(rename = "type")]
     #[param(rename = "type")]
@@ -292,7 +297,7 @@ async fn list_events(State(state): State<AppState>, ApiQuery(params): ApiQuery<E
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
-    let (device_id, cursor) = (params.device_id, empty_to_none(&params.cursor));
+    let (device_id, cursor, site) = (params.device_id, empty_to_none(&params.cursor), params.site);
     state
         .pool
         .run(move |db| {
@@ -303,7 +308,7 @@ async fn list_events(State(state): State<AppState>, ApiQuery(params): ApiQuery<E
                     return Ok(Json(serde_json::json!({ "items": [], "next_cursor": null })));
                 }
             }
-            let page = db.event_page(&EventQuery { record_type, protocol, ips, cursor, limit })?;
+            let page = db.event_page(&EventQuery { site, record_type, protocol, ips, cursor, limit })?;
             Ok(Json(serde_json::json!({ "items": page.items, "next_cursor": page.next_cursor })))
         })
         .await
@@ -377,6 +382,8 @@ async fn list_connections(
 pub struct ExportParams {
     /// `csv` (default) or `json`.
     format: Option<String>,
+    /// Only devices of this site (id).
+    site: Option<i64>,
     /// Search words, as for the device list.
     search: Option<String>,
     /// Device type.
@@ -443,6 +450,7 @@ async fn export_inventory(State(state): State<AppState>, ApiQuery(params): ApiQu
         Some(f) => return Err(ApiError::bad_request(format!("format must be csv or json, not {f:?}"))),
     };
     let mut query = DeviceParams {
+        site: params.site,
         search: params.search,
         device_type: params.device_type,
         purdue_level: params.purdue_level,

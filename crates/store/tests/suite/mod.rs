@@ -8,7 +8,10 @@ use palisade_model::{
     Contact, Endpoint, Event, IdentityFact, IdentityField, MacAddr, Operation, OperationKind, OperationResult, Protocol, Timestamp,
     Transport,
 };
-use palisade_store::{AlertQuery, AnalysisRecord, Database, DeviceQuery, DeviceSort, EventQuery, SessionRecord, StoreError, UserUpdate};
+use palisade_store::{
+    AlertQuery, AnalysisRecord, Database, DeviceQuery, DeviceSort, EventQuery, SessionRecord, StoreError, SyncCursor, UserUpdate,
+    DEFAULT_SITE,
+};
 use std::collections::BTreeSet;
 
 /// Opens the backend under test; opening twice gives the same data.
@@ -382,6 +385,124 @@ pub fn alerts_page_filter_and_count(backend: &dyn Backend) {
     assert!(matches!(store.alert_page(&bad), Err(StoreError::Invalid { .. })));
 }
 
+pub fn sites_own_their_devices_events_and_alerts(backend: &dyn Backend) {
+    let mut store = backend.open();
+    save(store.as_mut(), &plant());
+    store_alerts(store.as_mut());
+    let line2 = store.create_site("line 2", "").unwrap();
+    store.set_site(line2.id);
+    assert_eq!(store.site_id(), line2.id);
+    assert!(store.load_observations().unwrap().macs.is_empty(), "a new site starts empty");
+    assert!(store.learning().unwrap().is_none(), "and learns on its own");
+    // The same addresses at another site are other devices.
+    save(store.as_mut(), &[contact(1, 2, Protocol::Modbus, 1), write(1, 2, 3)]);
+    let devices = store.devices().unwrap();
+    assert_eq!(devices.len(), 2);
+    assert!(devices.iter().all(|d| d.id > 42), "ids are unique across sites: {:?}", devices.iter().map(|d| d.id).collect::<Vec<_>>());
+    assert_eq!(store.events(&Default::default()).unwrap().len(), 1);
+    assert!(store.alerts(&Default::default()).unwrap().is_empty());
+    let mut alerts =
+        vec![palisade_detect::Draft::new(AlertCategory::NewDevice, Timestamp(5), "New at line 2".into(), "x".into()).into_alert()];
+    store.save_detection(&mut alerts, &[], &Learning::default()).unwrap();
+    store.set_site(DEFAULT_SITE);
+    assert_eq!(store.devices().unwrap().len(), 42, "the default site kept its devices");
+    assert_eq!(store.alerts(&Default::default()).unwrap().len(), 30);
+    let of = |site: Option<i64>| DeviceQuery { site, limit: 100, ..Default::default() };
+    assert_eq!(store.device_count(&of(None)).unwrap(), 44);
+    assert_eq!(store.device_count(&of(Some(line2.id))).unwrap(), 2);
+    assert_eq!(store.device_count(&of(Some(DEFAULT_SITE))).unwrap(), 42);
+    let sorted = DeviceQuery { sort: DeviceSort::Name, ..of(Some(line2.id)) };
+    assert_eq!(store.device_page(&sorted).unwrap().items.len(), 2);
+    let alerts_of = |site| AlertQuery { site: Some(site), limit: 100, ..Default::default() };
+    assert_eq!(store.alert_page(&alerts_of(line2.id)).unwrap().items.len(), 1);
+    assert_eq!(store.alert_page(&alerts_of(DEFAULT_SITE)).unwrap().items.len(), 30);
+    assert_eq!(store.event_page(&EventQuery { site: Some(line2.id), limit: 10, ..Default::default() }).unwrap().items.len(), 1);
+    let summaries = store.site_summaries().unwrap();
+    let counts: Vec<(String, u64, u64)> = summaries.iter().map(|s| (s.site.name.clone(), s.devices, s.open_alerts)).collect();
+    assert_eq!(counts, [("default".to_string(), 42, 30), ("line 2".to_string(), 2, 1)]);
+    assert_eq!(summaries[0].sensors.len(), 1, "the local sensor");
+}
+
+pub fn upload_jobs_are_kept(backend: &dyn Backend) {
+    let store = backend.open();
+    let now = "2026-01-01T00:00:00Z";
+    let a = store.create_job("a.pcap", 100, "admin", DEFAULT_SITE, now).unwrap();
+    let b = store.create_job("b.pcap", 200, "admin", 2, now).unwrap();
+    assert_eq!((a.state.as_str(), b.site_id), ("queued", 2));
+    store.update_job(a.id, "running", 0, None, None).unwrap();
+    store.update_job(b.id, "done", 12, Some("{\"devices\":3}"), None).unwrap();
+    drop(store);
+    let store = backend.open();
+    assert_eq!(store.fail_unfinished_jobs("interrupted").unwrap(), 1);
+    let jobs = store.jobs(10).unwrap();
+    assert_eq!(jobs.iter().map(|j| j.id).collect::<Vec<_>>(), [b.id, a.id], "newest first");
+    assert_eq!((jobs[0].state.as_str(), jobs[0].packets, jobs[0].outcome.as_deref()), ("done", 12, Some("{\"devices\":3}")));
+    assert_eq!((jobs[1].state.as_str(), jobs[1].error.as_deref()), ("failed", Some("interrupted")));
+    assert_eq!(store.job(a.id).unwrap().unwrap(), jobs[1]);
+    assert!(store.job(9999).unwrap().is_none());
+}
+
+pub fn sensor_bundles_sync_incrementally_and_atomically(backend: &dyn Backend) {
+    // The sensor's database is the default site here; the console imports
+    // into another site of the same database.
+    let mut sensor = backend.open();
+    save(sensor.as_mut(), &plant());
+    store_alerts(sensor.as_mut());
+    let first = sensor.sync_bundle(&SyncCursor::default(), 1, "sensor.db").unwrap();
+    assert_eq!((first.devices.len(), first.events.len(), first.alerts.len(), first.more), (42, 1, 30, true));
+    // The console: a site and its sensor.
+    let console = backend.open();
+    let site = console.create_site("remote plant", "").unwrap();
+    let s = console.create_sensor(site.id, "rtu-gw", "hash-of-token", "2026-01-01T00:00:00Z").unwrap();
+    assert_eq!((s.kind.as_str(), s.site_id), ("remote", site.id));
+    assert_eq!(console.sensor_by_token("hash-of-token").unwrap().map(|x| x.id), Some(s.id));
+    assert!(console.sensor_by_token("other").unwrap().is_none());
+    assert!(matches!(console.create_sensor(999, "x", "h2", "now"), Err(StoreError::Invalid { .. })));
+
+    // A bad bundle is refused whole: nothing of it is stored.
+    let mut bad = first.clone();
+    bad.events.push(palisade_engine::EventRecord { id: 0, ..bad.events[0].clone() });
+    assert!(matches!(console.import_bundle(site.id, Some(s.id), &bad, "now"), Err(StoreError::Invalid { .. })));
+    let mut wrong_format = first.clone();
+    wrong_format.format = 99;
+    assert!(matches!(console.import_bundle(site.id, Some(s.id), &wrong_format, "now"), Err(StoreError::Invalid { .. })));
+    let mut clash = first.clone();
+    clash.devices[1].id = clash.devices[0].id;
+    assert!(console.import_bundle(site.id, Some(s.id), &clash, "now").is_err());
+    let in_site = DeviceQuery { site: Some(site.id), limit: 100, ..Default::default() };
+    assert_eq!(console.device_count(&in_site).unwrap(), 0);
+
+    let counts = console.import_bundle(site.id, Some(s.id), &first, "2026-01-02T00:00:00Z").unwrap();
+    assert_eq!((counts.devices, counts.events, counts.alerts), (42, 1, 30));
+    let second = sensor.sync_bundle(&first.next, 1, "sensor.db").unwrap();
+    assert_eq!(second.events.len(), 1);
+    assert!(!second.more);
+    // Sent twice (the answer was lost): stored once.
+    for _ in 0..2 {
+        console.import_bundle(site.id, Some(s.id), &second, "2026-01-02T00:01:00Z").unwrap();
+    }
+    assert_eq!(console.device_count(&in_site).unwrap(), 42);
+    assert_eq!(console.event_page(&EventQuery { site: Some(site.id), limit: 10, ..Default::default() }).unwrap().items.len(), 2);
+    let alerts = console.alert_page(&AlertQuery { site: Some(site.id), limit: 100, ..Default::default() }).unwrap();
+    assert_eq!(alerts.items.len(), 30);
+    let listed = console.device_page(&in_site).unwrap();
+    assert!(listed.items.iter().any(|d| d.hostnames.contains(&"plc-03".to_string())));
+    let sensor_row = console.sensors().unwrap().into_iter().find(|x| x.id == s.id).unwrap();
+    assert_eq!(sensor_row.last_sync.as_deref(), Some("2026-01-02T00:01:00Z"));
+    assert_eq!(sensor_row.synced_events, 2);
+
+    // Nothing new: a bundle with nothing but the boundary.
+    let third = sensor.sync_bundle(&second.next, 100, "sensor.db").unwrap();
+    assert!(third.events.is_empty());
+    // A new device on the sensor reaches the console; its ids stay put.
+    save(sensor.as_mut(), &[contact(0, 150, Protocol::Modbus, 500)]);
+    let fourth = sensor.sync_bundle(&third.next, 100, "sensor.db").unwrap();
+    assert!(fourth.devices.len() < 42, "only what changed: {}", fourth.devices.len());
+    console.import_bundle(site.id, Some(s.id), &fourth, "now").unwrap();
+    assert_eq!(console.device_count(&in_site).unwrap(), 43);
+    assert_eq!(console.device_count(&DeviceQuery { site: Some(DEFAULT_SITE), limit: 10, ..Default::default() }).unwrap(), 43);
+}
+
 /// Declares one `#[test]` per suite test for a backend.
 #[macro_export]
 macro_rules! store_suite {
@@ -405,6 +526,18 @@ macro_rules! store_suite {
         #[test]
         fn alerts_page_filter_and_count() {
             suite::alerts_page_filter_and_count(&$backend);
+        }
+        #[test]
+        fn sites_own_their_devices_events_and_alerts() {
+            suite::sites_own_their_devices_events_and_alerts(&$backend);
+        }
+        #[test]
+        fn upload_jobs_are_kept() {
+            suite::upload_jobs_are_kept(&$backend);
+        }
+        #[test]
+        fn sensor_bundles_sync_incrementally_and_atomically() {
+            suite::sensor_bundles_sync_incrementally_and_atomically(&$backend);
         }
         #[test]
         fn sites_sensors_and_analyses() {
