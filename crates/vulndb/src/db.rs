@@ -1,20 +1,24 @@
 //! Where imported vulnerability data lives: [`VulnStore`] is the interface
-//! matching and import use; [`SqliteVulnDb`] keeps it in tables of its own
-//! (`vdb_*`, versioned by `vdb_meta`) beside the inventory in the same
-//! SQLite file. The SQL is plain (no SQLite-only functions) so a PostgreSQL
-//! implementation can follow with the same statements.
+//! matching and import use. The data is kept in tables of its own (`vdb_*`,
+//! versioned by `vdb_meta`) beside the inventory: in the same SQLite file
+//! ([`crate::SqliteVulnDb`]) or the console's PostgreSQL database
+//! ([`crate::PgVulnDb`]). Every statement and migration is written once,
+//! here, in plain SQL both understand; the backends add only connections,
+//! transactions, placeholders and bulk inserts.
 
 use crate::csaf::{Advisory, AdvisoryVuln, Product, Remediation};
 use crate::kev::KevEntry;
 use crate::names::vendor_keys;
 use crate::nvd::{parse_cpe, CpeEntry, CveRecord, Score};
+use crate::sql::{chunked, placeholders, values, Backend, Row, Tx, Value};
 use crate::VulnError;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
-/// Schema migrations of the `vdb_*` tables; the version is the index plus one.
-const MIGRATIONS: &[&str] = &[
+/// Schema migrations of the `vdb_*` tables; the version is the index plus
+/// one. Row ids are given by the importer (one writer at a time), so the
+/// same statements work on both databases; PostgreSQL reads `INTEGER` as
+/// `BIGINT` and `REAL` as `DOUBLE PRECISION`.
+pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE vdb_imports (id INTEGER PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, records INTEGER NOT NULL,
                           imported_at TEXT NOT NULL);
@@ -172,6 +176,8 @@ pub trait VulnStore {
     fn writer(&mut self) -> Result<Box<dyn ImportWriter + '_>, VulnError>;
     /// Counts of what is stored.
     fn status(&self) -> Result<DbStatus, VulnError>;
+    /// The import generation: goes up with every file that changed something, so cached matches know they are stale.
+    fn generation(&self) -> Result<i64, VulnError>;
     /// CPE products of these vendor keys.
     fn products_of_vendors(&self, keys: &BTreeSet<String>) -> Result<Vec<CpeProduct>, VulnError>;
     /// Every CPE match of every configuration that names one of these products.
@@ -191,107 +197,26 @@ pub trait VulnStore {
     /// The cached matches of a device identity, when computed at this generation.
     fn cached_matches(&self, identity: &str, generation: i64) -> Result<Option<String>, VulnError>;
     /// Called after a batch of files: gives back space the import used temporarily.
-    fn finish_import(&mut self) -> Result<(), VulnError> {
-        Ok(())
-    }
+    fn finish_import(&mut self) -> Result<(), VulnError>;
     /// Caches the matches of identities, `(identity, data)`, computed at this generation.
     fn cache_matches(&mut self, generation: i64, entries: &[(String, String)]) -> Result<(), VulnError>;
 }
 
-/// Writes one file's records in one transaction.
+/// Writes one file's records in one transaction; dropping it without
+/// [`ImportWriter::commit`] leaves nothing of the file behind.
 pub trait ImportWriter {
-    /// Adds or updates a CVE; `false` when an identical record was stored already.
-    fn cve(&mut self, cve: &CveRecord) -> Result<bool, VulnError>;
+    /// Adds or updates a CVE (a record whose `lastModified` is already stored is skipped).
+    fn cve(&mut self, cve: CveRecord) -> Result<(), VulnError>;
     /// Adds a CPE dictionary entry (its product and title).
-    fn cpe(&mut self, entry: &CpeEntry) -> Result<bool, VulnError>;
+    fn cpe(&mut self, entry: &CpeEntry) -> Result<(), VulnError>;
     /// Replaces an advisory (same tracking id) by this one.
-    fn advisory(&mut self, advisory: &Advisory) -> Result<bool, VulnError>;
+    fn advisory(&mut self, advisory: &Advisory) -> Result<(), VulnError>;
     /// Empties the KEV catalog (a catalog file replaces the whole list).
     fn clear_kev(&mut self) -> Result<(), VulnError>;
     /// Adds a KEV entry.
-    fn kev(&mut self, entry: &KevEntry) -> Result<bool, VulnError>;
-    /// Makes the file's records visible and logs the import.
-    fn commit(self: Box<Self>, import: &FileImport) -> Result<(), VulnError>;
-}
-
-/// The SQLite vulnerability database.
-pub struct SqliteVulnDb {
-    conn: Connection,
-    path: String,
-}
-
-impl SqliteVulnDb {
-    /// Opens (creating if needed) the `vdb_*` tables in the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, VulnError> {
-        let name = path.display().to_string();
-        let err = |source| VulnError::Database { path: name.clone(), source };
-        let conn = Connection::open(path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
-        let mut db = SqliteVulnDb { conn, path: name };
-        db.migrate()?;
-        Ok(db)
-    }
-
-    fn err(&self) -> impl Fn(rusqlite::Error) -> VulnError + '_ {
-        move |source| VulnError::Database { path: self.path.clone(), source }
-    }
-
-    fn migrate(&mut self) -> Result<(), VulnError> {
-        let path = self.path.clone();
-        let err = |source| VulnError::Database { path: path.clone(), source };
-        self.conn.execute_batch("CREATE TABLE IF NOT EXISTS vdb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);").map_err(err)?;
-        let current: i64 = self
-            .conn
-            .query_row("SELECT value FROM vdb_meta WHERE key = 'schema_version'", [], |r| r.get::<_, String>(0))
-            .optional()
-            .map_err(err)?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let supported = MIGRATIONS.len() as i64;
-        if current > supported {
-            return Err(VulnError::TooNew { path, found: current, supported });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0)) {
-            let tx = self.conn.transaction().map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
-            tx.execute(
-                "INSERT INTO vdb_meta (key, value) VALUES ('schema_version', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![(i + 1).to_string()],
-            )
-            .map_err(err)?;
-            tx.commit().map_err(err)?;
-        }
-        Ok(())
-    }
-
-    /// The import generation: goes up with every imported file, so cached matches know they are stale.
-    pub fn generation(&self) -> Result<i64, VulnError> {
-        let v: Option<String> =
-            self.conn.query_row("SELECT value FROM vdb_meta WHERE key = 'generation'", [], |r| r.get(0)).optional().map_err(self.err())?;
-        Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
-    }
-
-    /// Runs `query` once per chunk of `ids` (SQLite limits bound parameters), with `{}` replaced by the placeholders.
-    fn chunked<K: rusqlite::ToSql, T>(
-        &self,
-        query: &str,
-        ids: &[K],
-        mut row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> Result<Vec<T>, VulnError> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(500) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            let sql = query.replace("{}", &marks);
-            let mut stmt = self.conn.prepare_cached(&sql).map_err(self.err())?;
-            let rows = stmt.query_map(params_from_iter(chunk.iter()), &mut row).map_err(self.err())?;
-            for r in rows {
-                out.push(r.map_err(self.err())?);
-            }
-        }
-        Ok(out)
-    }
+    fn kev(&mut self, entry: &KevEntry) -> Result<(), VulnError>;
+    /// Makes the file's records visible, logs the import and says how many records were new or changed.
+    fn commit(self: Box<Self>, import: &FileImport) -> Result<u64, VulnError>;
 }
 
 /// The single key a vendor name is stored under (its alias target when it has one).
@@ -308,231 +233,352 @@ pub fn stored_vendor_key(vendor: &str) -> String {
         .unwrap_or_else(|| vendor.to_lowercase())
 }
 
+/// Brings the `vdb_*` tables to the newest schema, under the writers' lock.
+pub(crate) fn migrate<B: Backend>(db: &mut B) -> Result<(), VulnError> {
+    let name = db.name().to_string();
+    let mut tx = db.begin()?;
+    tx.batch("CREATE TABLE IF NOT EXISTS vdb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")?;
+    let current = meta(&mut tx, "schema_version")?;
+    let supported = MIGRATIONS.len() as i64;
+    if current > supported {
+        return Err(VulnError::TooNew { path: name, found: current, supported });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0)) {
+        tx.batch(&B::dialect(sql))?;
+        set_meta(&mut tx, "schema_version", i as i64 + 1)?;
+    }
+    tx.commit()
+}
+
+fn meta(tx: &mut impl Tx, key: &str) -> Result<i64, VulnError> {
+    let rows = tx.query("SELECT value FROM vdb_meta WHERE key = $1", &values![key])?;
+    Ok(rows.first().map_or(0, |r| r.int(0)))
+}
+
+fn set_meta(tx: &mut impl Tx, key: &str, value: i64) -> Result<(), VulnError> {
+    tx.exec(
+        "INSERT INTO vdb_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &values![key, value.to_string()],
+    )
+}
+
 fn score(score: Option<f64>, vector: Option<String>) -> Option<Score> {
     Some(Score { base: score?, vector: vector.unwrap_or_default() })
 }
 
-/// Writes through one transaction; dropping it without commit rolls back.
-struct SqliteWriter<'c> {
-    tx: Transaction<'c>,
-    path: String,
-    products: HashMap<String, i64>,
-    /// The KEV catalog before this file, while a catalog is being replaced.
-    old_kev: Option<HashMap<String, KevEntry>>,
+/// CVE records buffered before they are written together.
+const CVE_BATCH: usize = 1000;
+/// New CPE products buffered before they are written together.
+const PRODUCT_BATCH: usize = 5000;
+
+const PRODUCT_COLUMNS: &[&str] = &["id", "part", "vendor", "product", "vendor_key", "title"];
+const CVE_COLUMNS: &[&str] = &[
+    "id",
+    "cve_id",
+    "published",
+    "last_modified",
+    "status",
+    "summary",
+    "cwe",
+    "cvss3_score",
+    "cvss3_vector",
+    "cvss4_score",
+    "cvss4_vector",
+    "kev_added",
+    "kev_due",
+    "kev_action",
+    "from_nvd",
+];
+const MATCH_COLUMNS: &[&str] = &[
+    "cve",
+    "config",
+    "config_all",
+    "node",
+    "node_all",
+    "node_negate",
+    "vulnerable",
+    "product",
+    "version",
+    "start_incl",
+    "start_excl",
+    "end_incl",
+    "end_excl",
+];
+
+/// A CPE product the writer knows of.
+struct ProductSlot {
+    id: i64,
+    /// It has a dictionary title already (the first one stays).
+    titled: bool,
+    /// Its place in [`Writer::new_products`] while it is not written yet.
+    pending: Option<usize>,
 }
 
-impl SqliteWriter<'_> {
-    fn err(&self) -> impl Fn(rusqlite::Error) -> VulnError + '_ {
-        move |source| VulnError::Database { path: self.path.clone(), source }
+/// A CPE product not written yet.
+struct NewProduct {
+    prefix: String,
+    row: Vec<Value>,
+}
+
+/// Writes through one transaction; dropping it without commit rolls back.
+struct Writer<T: Tx> {
+    tx: T,
+    products: HashMap<String, ProductSlot>,
+    new_products: Vec<NewProduct>,
+    cves: Vec<CveRecord>,
+    /// The last row ids given, per table.
+    last_cve: i64,
+    last_product: i64,
+    last_advisory: i64,
+    /// The KEV catalog before this file, while a catalog is being replaced.
+    old_kev: Option<HashMap<String, KevEntry>>,
+    changed: u64,
+}
+
+impl<T: Tx> Writer<T> {
+    fn new(mut tx: T) -> Result<Self, VulnError> {
+        let mut products = HashMap::new();
+        for r in tx.query("SELECT id, part, vendor, product, CASE WHEN title IS NULL THEN 0 ELSE 1 END FROM vdb_products", &[])? {
+            let prefix = format!("cpe:2.3:{}:{}:{}", r.text(1), r.text(2), r.text(3));
+            products.insert(prefix, ProductSlot { id: r.int(0), titled: r.flag(4), pending: None });
+        }
+        let last = tx.query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM vdb_cves), (SELECT COALESCE(MAX(id), 0) FROM vdb_products), \
+             (SELECT COALESCE(MAX(id), 0) FROM vdb_advisories)",
+            &[],
+        )?;
+        let last = last.first().cloned().unwrap_or_default();
+        Ok(Writer {
+            tx,
+            products,
+            new_products: Vec::new(),
+            cves: Vec::new(),
+            last_cve: last.int(0),
+            last_product: last.int(1),
+            last_advisory: last.int(2),
+            old_kev: None,
+            changed: 0,
+        })
     }
 
     /// The row id of a CPE product, adding it when new.
-    fn product_id(&mut self, criteria: &str) -> Result<Option<i64>, VulnError> {
-        let Some(cpe) = parse_cpe(criteria) else { return Ok(None) };
-        if let Some(id) = self.products.get(cpe.product_prefix) {
-            return Ok(Some(*id));
+    fn product_id(&mut self, criteria: &str) -> Option<i64> {
+        let cpe = parse_cpe(criteria)?;
+        if let Some(slot) = self.products.get(cpe.product_prefix) {
+            return Some(slot.id);
         }
-        let key = stored_vendor_key(cpe.vendor);
-        self.tx
-            .prepare_cached("INSERT INTO vdb_products (part, vendor, product, vendor_key) VALUES (?1, ?2, ?3, ?4)")
-            .and_then(|mut s| s.execute(params![cpe.part, cpe.vendor, cpe.product, key]))
-            .map_err(self.err())?;
-        let id = self.tx.last_insert_rowid();
-        self.products.insert(cpe.product_prefix.to_string(), id);
-        Ok(Some(id))
+        self.last_product += 1;
+        let id = self.last_product;
+        let row = Vec::from(values![id, cpe.part, cpe.vendor, cpe.product, stored_vendor_key(cpe.vendor), Value::Null]);
+        self.products.insert(cpe.product_prefix.to_string(), ProductSlot { id, titled: false, pending: Some(self.new_products.len()) });
+        self.new_products.push(NewProduct { prefix: cpe.product_prefix.to_string(), row });
+        Some(id)
     }
-}
 
-impl ImportWriter for SqliteWriter<'_> {
-    fn cve(&mut self, cve: &CveRecord) -> Result<bool, VulnError> {
-        let existing: Option<(i64, Option<String>)> = self
-            .tx
-            .prepare_cached("SELECT id, last_modified FROM vdb_cves WHERE cve_id = ?1")
-            .and_then(|mut s| s.query_row(params![cve.id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-            .map_err(self.err())?;
-        if let Some((_, last)) = &existing {
-            if last.is_some() && *last == cve.last_modified {
-                return Ok(false);
+    fn flush_products(&mut self) -> Result<(), VulnError> {
+        if self.new_products.is_empty() {
+            return Ok(());
+        }
+        let new = std::mem::take(&mut self.new_products);
+        let rows: Vec<Vec<Value>> = new.iter().map(|p| p.row.clone()).collect();
+        self.tx.insert_rows("vdb_products", PRODUCT_COLUMNS, &rows)?;
+        for p in new {
+            if let Some(slot) = self.products.get_mut(&p.prefix) {
+                slot.pending = None;
             }
         }
-        let rejected = cve.status.as_deref() == Some("Rejected");
-        let (s3, v3) = (cve.cvss3.as_ref().map(|s| s.base), cve.cvss3.as_ref().map(|s| s.vector.as_str()));
-        let (s4, v4) = (cve.cvss4.as_ref().map(|s| s.base), cve.cvss4.as_ref().map(|s| s.vector.as_str()));
-        let kev_added = cve.kev.as_ref().map(|k| k.date_added.as_str());
-        let kev_due = cve.kev.as_ref().map(|k| k.due_date.as_str());
-        let kev_action = cve.kev.as_ref().map(|k| k.required_action.as_str());
-        let row = match existing {
-            Some((row, _)) => {
-                self.tx
-                    .prepare_cached(
-                        "UPDATE vdb_cves SET published = ?2, last_modified = ?3, status = ?4, summary = ?5, cwe = ?6, cvss3_score = ?7, \
-                         cvss3_vector = ?8, cvss4_score = ?9, cvss4_vector = ?10, from_nvd = 1, kev_added = ?11, kev_due = ?12, \
-                         kev_action = ?13 WHERE id = ?1",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
+        Ok(())
+    }
+
+    /// Writes the buffered CVE records: one look-up of what is stored, then bulk inserts.
+    fn flush_cves(&mut self) -> Result<(), VulnError> {
+        if self.cves.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.cves);
+        // A record listed twice: the later one stands, as if written in turn.
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+        for (i, c) in batch.iter().enumerate() {
+            last.insert(c.id.as_str(), i);
+        }
+        let keys: Vec<Value> =
+            batch.iter().enumerate().filter(|(i, c)| last.get(c.id.as_str()) == Some(i)).map(|(_, c)| Value::from(&c.id)).collect();
+        let tx = &mut self.tx;
+        let stored: HashMap<String, (i64, Option<String>)> = chunked(
+            |sql, params| tx.query(sql, params),
+            "SELECT id, cve_id, last_modified FROM vdb_cves WHERE cve_id IN ({})",
+            &keys,
+            |r| (r.text(1), (r.int(0), r.opt_text(2))),
+        )?
+        .into_iter()
+        .collect();
+        let (mut cve_rows, mut match_rows, mut replaced) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, cve) in batch.iter().enumerate() {
+            if last.get(cve.id.as_str()) != Some(&i) {
+                continue;
+            }
+            let prior = stored.get(&cve.id);
+            if prior.is_some_and(|(_, modified)| modified.is_some() && *modified == cve.last_modified) {
+                continue;
+            }
+            self.changed += 1;
+            let kev = cve.kev.as_ref();
+            let fields = values![
+                cve.published.as_deref(),
+                cve.last_modified.as_deref(),
+                cve.status.as_deref(),
+                &cve.summary,
+                &cve.cwe,
+                cve.cvss3.as_ref().map(|s| s.base),
+                cve.cvss3.as_ref().map(|s| s.vector.as_str()),
+                cve.cvss4.as_ref().map(|s| s.base),
+                cve.cvss4.as_ref().map(|s| s.vector.as_str()),
+                kev.map(|k| k.date_added.as_str()),
+                kev.map(|k| k.due_date.as_str()),
+                kev.map(|k| k.required_action.as_str()),
+            ];
+            let row = match prior {
+                Some(&(row, _)) => {
+                    let mut params = Vec::from(values![row]);
+                    params.extend(fields);
+                    self.tx.exec(
+                        "UPDATE vdb_cves SET published = $2, last_modified = $3, status = $4, summary = $5, cwe = $6, cvss3_score = $7, \
+                         cvss3_vector = $8, cvss4_score = $9, cvss4_vector = $10, kev_added = $11, kev_due = $12, kev_action = $13, \
+                         from_nvd = 1 WHERE id = $1",
+                        &params,
+                    )?;
+                    replaced.push(Value::Int(row));
+                    row
+                }
+                None => {
+                    self.last_cve += 1;
+                    let mut values = Vec::from(values![self.last_cve, &cve.id]);
+                    values.extend(fields);
+                    values.push(Value::Int(1));
+                    cve_rows.push(values);
+                    self.last_cve
+                }
+            };
+            if cve.status.as_deref() == Some("Rejected") {
+                continue;
+            }
+            for (ci, config) in cve.configurations.iter().enumerate() {
+                for (ni, node) in config.nodes.iter().enumerate() {
+                    for m in &node.matches {
+                        let Some(product) = self.product_id(&m.criteria) else { continue };
+                        let version = parse_cpe(&m.criteria).map_or("*", |c| c.version);
+                        match_rows.push(Vec::from(values![
                             row,
-                            cve.published,
-                            cve.last_modified,
-                            cve.status,
-                            cve.summary,
-                            cve.cwe,
-                            s3,
-                            v3,
-                            s4,
-                            v4,
-                            kev_added,
-                            kev_due,
-                            kev_action
-                        ])
-                    })
-                    .map_err(self.err())?;
-                self.tx
-                    .prepare_cached("DELETE FROM vdb_cpe_matches WHERE cve = ?1")
-                    .and_then(|mut s| s.execute(params![row]))
-                    .map_err(self.err())?;
-                row
-            }
-            None => {
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO vdb_cves (cve_id, published, last_modified, status, summary, cwe, cvss3_score, cvss3_vector, \
-                         cvss4_score, cvss4_vector, from_nvd, kev_added, kev_due, kev_action) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?13)",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            cve.id,
-                            cve.published,
-                            cve.last_modified,
-                            cve.status,
-                            cve.summary,
-                            cve.cwe,
-                            s3,
-                            v3,
-                            s4,
-                            v4,
-                            kev_added,
-                            kev_due,
-                            kev_action
-                        ])
-                    })
-                    .map_err(self.err())?;
-                self.tx.last_insert_rowid()
-            }
-        };
-        if rejected {
-            return Ok(true);
-        }
-        for (ci, config) in cve.configurations.iter().enumerate() {
-            for (ni, node) in config.nodes.iter().enumerate() {
-                for m in &node.matches {
-                    let Some(product) = self.product_id(&m.criteria)? else { continue };
-                    let version = parse_cpe(&m.criteria).map_or("*", |c| c.version);
-                    self.tx
-                        .prepare_cached(
-                            "INSERT INTO vdb_cpe_matches (cve, config, config_all, node, node_all, node_negate, vulnerable, product, version, \
-                             start_incl, start_excl, end_incl, end_excl) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                        )
-                        .and_then(|mut s| {
-                            s.execute(params![
-                                row,
-                                ci as i64,
-                                config.all,
-                                ni as i64,
-                                node.all,
-                                node.negate,
-                                m.vulnerable,
-                                product,
-                                version,
-                                m.start_including,
-                                m.start_excluding,
-                                m.end_including,
-                                m.end_excluding
-                            ])
-                        })
-                        .map_err(self.err())?;
+                            ci as i64,
+                            config.all,
+                            ni as i64,
+                            node.all,
+                            node.negate,
+                            m.vulnerable,
+                            product,
+                            version,
+                            m.start_including.as_deref(),
+                            m.start_excluding.as_deref(),
+                            m.end_including.as_deref(),
+                            m.end_excluding.as_deref(),
+                        ]));
+                    }
                 }
             }
         }
-        Ok(true)
+        let tx = &mut self.tx;
+        chunked(
+            |sql, params| tx.exec(sql, params).map(|()| Vec::new()),
+            "DELETE FROM vdb_cpe_matches WHERE cve IN ({})",
+            &replaced,
+            |_| (),
+        )?;
+        self.flush_products()?;
+        self.tx.insert_rows("vdb_cves", CVE_COLUMNS, &cve_rows)?;
+        self.tx.insert_rows("vdb_cpe_matches", MATCH_COLUMNS, &match_rows)
+    }
+}
+
+impl<T: Tx> ImportWriter for Writer<T> {
+    fn cve(&mut self, cve: CveRecord) -> Result<(), VulnError> {
+        self.cves.push(cve);
+        if self.cves.len() >= CVE_BATCH {
+            self.flush_cves()?;
+        }
+        Ok(())
     }
 
-    fn cpe(&mut self, entry: &CpeEntry) -> Result<bool, VulnError> {
+    fn cpe(&mut self, entry: &CpeEntry) -> Result<(), VulnError> {
         if entry.deprecated {
-            return Ok(false);
+            return Ok(());
         }
         let Some(cpe) = parse_cpe(&entry.name) else {
             return Err(VulnError::Format(format!("cpeName {:?} is not a CPE 2.3 name", entry.name)));
         };
-        let known = self.products.contains_key(cpe.product_prefix);
-        let Some(id) = self.product_id(&entry.name)? else { return Ok(false) };
+        if !self.products.contains_key(cpe.product_prefix) {
+            self.changed += 1;
+        }
+        let Some(id) = self.product_id(&entry.name) else { return Ok(()) };
         // The title without the version it ends with names the product.
         let title = entry.title.as_deref().map(|t| {
             let t = t.trim();
             let v = cpe.version.replace('\\', "");
             t.strip_suffix(v.as_str()).map_or(t, str::trim_end).to_string()
         });
-        if let Some(title) = title {
-            self.tx
-                .prepare_cached("UPDATE vdb_products SET title = ?2 WHERE id = ?1 AND title IS NULL")
-                .and_then(|mut s| s.execute(params![id, title]))
-                .map_err(self.err())?;
+        if let (Some(title), Some(slot)) = (title, self.products.get_mut(cpe.product_prefix)) {
+            if !slot.titled {
+                slot.titled = true;
+                match slot.pending.and_then(|i| self.new_products.get_mut(i)).and_then(|p| p.row.get_mut(5)) {
+                    Some(cell) => *cell = Value::Text(title),
+                    None => self.tx.exec("UPDATE vdb_products SET title = $2 WHERE id = $1 AND title IS NULL", &values![id, title])?,
+                }
+            }
         }
-        Ok(!known)
+        if self.new_products.len() >= PRODUCT_BATCH {
+            self.flush_products()?;
+        }
+        Ok(())
     }
 
-    fn advisory(&mut self, a: &Advisory) -> Result<bool, VulnError> {
-        let old: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT id FROM vdb_advisories WHERE tracking_id = ?1")
-            .and_then(|mut s| s.query_row(params![a.tracking_id], |r| r.get(0)).optional())
-            .map_err(self.err())?;
-        if let Some(old) = old {
-            let same: bool = self
-                .tx
-                .prepare_cached("SELECT COUNT(*) FROM vdb_advisories WHERE id = ?1 AND revision = ?2 AND release_date = ?3")
-                .and_then(|mut s| s.query_row(params![old, a.revision, a.release_date], |r| r.get::<_, i64>(0)))
-                .map_err(self.err())?
-                > 0;
-            if same {
-                return Ok(false);
+    fn advisory(&mut self, a: &Advisory) -> Result<(), VulnError> {
+        self.flush_cves()?;
+        let old =
+            self.tx.query("SELECT id, revision, release_date FROM vdb_advisories WHERE tracking_id = $1", &values![&a.tracking_id])?;
+        if let Some(old) = old.first() {
+            if old.text(1) == a.revision && old.text(2) == a.release_date {
+                return Ok(());
             }
             for table in ["vdb_advisory_products", "vdb_advisory_vulns"] {
-                self.tx.execute(&format!("DELETE FROM {table} WHERE advisory = ?1"), params![old]).map_err(self.err())?;
+                self.tx.exec(&format!("DELETE FROM {table} WHERE advisory = $1"), &values![old.int(0)])?;
             }
-            self.tx.execute("DELETE FROM vdb_advisories WHERE id = ?1", params![old]).map_err(self.err())?;
+            self.tx.exec("DELETE FROM vdb_advisories WHERE id = $1", &values![old.int(0)])?;
         }
-        self.tx
-            .execute(
-                "INSERT INTO vdb_advisories (tracking_id, publisher, title, release_date, revision, url) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![a.tracking_id, a.publisher, a.title, a.release_date, a.revision, a.url],
-            )
-            .map_err(self.err())?;
-        let row = self.tx.last_insert_rowid();
+        self.changed += 1;
+        self.last_advisory += 1;
+        let row = self.last_advisory;
+        self.tx.exec(
+            "INSERT INTO vdb_advisories (id, tracking_id, publisher, title, release_date, revision, url) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &values![row, &a.tracking_id, &a.publisher, &a.title, &a.release_date, &a.revision, a.url.as_deref()],
+        )?;
         for p in &a.products {
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO vdb_advisory_products (advisory, product_id, vendor, vendor_key, family, name, full_name, version, \
-                     version_range, model_numbers, cpe) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
-                     ON CONFLICT (advisory, product_id) DO NOTHING",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        row,
-                        p.id,
-                        p.vendor,
-                        stored_vendor_key(&p.vendor),
-                        p.family,
-                        p.name,
-                        p.full_name,
-                        p.version,
-                        p.version_range,
-                        p.model_numbers.join("|"),
-                        p.cpe
-                    ])
-                })
-                .map_err(self.err())?;
+            self.tx.exec(
+                "INSERT INTO vdb_advisory_products (advisory, product_id, vendor, vendor_key, family, name, full_name, version, \
+                 version_range, model_numbers, cpe) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (advisory, product_id) DO NOTHING",
+                &values![
+                    row,
+                    &p.id,
+                    &p.vendor,
+                    stored_vendor_key(&p.vendor),
+                    p.family.as_deref(),
+                    &p.name,
+                    &p.full_name,
+                    p.version.as_deref(),
+                    p.version_range.as_deref(),
+                    p.model_numbers.join("|"),
+                    p.cpe.as_deref(),
+                ],
+            )?;
         }
         for v in &a.vulnerabilities {
             let statuses = serde_json::to_string(&v.statuses).unwrap_or_default();
@@ -544,281 +590,265 @@ impl ImportWriter for SqliteWriter<'_> {
                                        "fixed_version": r.fixed_version})
                 })
                 .collect();
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO vdb_advisory_vulns (advisory, cve_id, title, summary, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, \
-                     statuses, remediations) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (advisory, cve_id) DO NOTHING",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        row,
-                        v.cve,
-                        v.title,
-                        v.summary,
-                        v.cvss3.as_ref().map(|s| s.base),
-                        v.cvss3.as_ref().map(|s| s.vector.as_str()),
-                        v.cvss4.as_ref().map(|s| s.base),
-                        v.cvss4.as_ref().map(|s| s.vector.as_str()),
-                        statuses,
-                        serde_json::Value::Array(remediations).to_string()
-                    ])
-                })
-                .map_err(self.err())?;
+            let scores = values![
+                v.cvss3.as_ref().map(|s| s.base),
+                v.cvss3.as_ref().map(|s| s.vector.as_str()),
+                v.cvss4.as_ref().map(|s| s.base),
+                v.cvss4.as_ref().map(|s| s.vector.as_str()),
+            ];
+            let mut params = Vec::from(values![row, &v.cve, &v.title, &v.summary]);
+            params.extend(scores.iter().cloned());
+            params.extend(values![statuses, serde_json::Value::Array(remediations).to_string()]);
+            self.tx.exec(
+                "INSERT INTO vdb_advisory_vulns (advisory, cve_id, title, summary, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, \
+                 statuses, remediations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (advisory, cve_id) DO NOTHING",
+                &params,
+            )?;
             // CVEs NVD has not told us about yet get the advisory's words and scores.
             if v.cve.starts_with("CVE-") {
-                self.tx
-                    .prepare_cached(
-                        "INSERT INTO vdb_cves (cve_id, summary, cwe, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, from_nvd) \
-                         VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, 0) ON CONFLICT (cve_id) DO NOTHING",
-                    )
-                    .and_then(|mut s| {
-                        let summary = if v.summary.is_empty() { &v.title } else { &v.summary };
-                        s.execute(params![
-                            v.cve,
-                            summary,
-                            v.cvss3.as_ref().map(|s| s.base),
-                            v.cvss3.as_ref().map(|s| s.vector.as_str()),
-                            v.cvss4.as_ref().map(|s| s.base),
-                            v.cvss4.as_ref().map(|s| s.vector.as_str())
-                        ])
-                    })
-                    .map_err(self.err())?;
+                self.last_cve += 1;
+                let summary = if v.summary.is_empty() { &v.title } else { &v.summary };
+                let mut params = Vec::from(values![self.last_cve, &v.cve, summary]);
+                params.extend(scores);
+                self.tx.exec(
+                    "INSERT INTO vdb_cves (id, cve_id, summary, cwe, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, from_nvd) \
+                     VALUES ($1, $2, $3, '', $4, $5, $6, $7, 0) ON CONFLICT (cve_id) DO NOTHING",
+                    &params,
+                )?;
             }
         }
-        Ok(true)
-    }
-
-    fn clear_kev(&mut self) -> Result<(), VulnError> {
-        let mut old = HashMap::new();
-        {
-            let mut stmt = self
-                .tx
-                .prepare("SELECT cve_id, vendor, product, name, date_added, due_date, required_action, ransomware FROM vdb_kev")
-                .map_err(self.err())?;
-            let rows = stmt.query_map([], kev_row).map_err(self.err())?;
-            for row in rows {
-                let e = row.map_err(self.err())?;
-                old.insert(e.cve_id.clone(), e);
-            }
-        }
-        self.tx.execute("DELETE FROM vdb_kev", []).map_err(self.err())?;
-        self.old_kev = Some(old);
         Ok(())
     }
 
-    fn kev(&mut self, e: &KevEntry) -> Result<bool, VulnError> {
-        let unchanged = self.old_kev.as_mut().and_then(|old| old.remove(&e.cve_id)).is_some_and(|o| o == *e);
-        self.tx
-            .prepare_cached(
-                "INSERT INTO vdb_kev (cve_id, vendor, product, name, date_added, due_date, required_action, ransomware) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (cve_id) DO UPDATE SET vendor = excluded.vendor, \
-                 product = excluded.product, name = excluded.name, date_added = excluded.date_added, due_date = excluded.due_date, \
-                 required_action = excluded.required_action, ransomware = excluded.ransomware",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    e.cve_id,
-                    e.vendor_project,
-                    e.product,
-                    e.vulnerability_name,
-                    e.date_added,
-                    e.due_date,
-                    e.required_action,
-                    e.known_ransomware_campaign_use
-                ])
-            })
-            .map_err(self.err())?;
-        Ok(!unchanged)
+    fn clear_kev(&mut self) -> Result<(), VulnError> {
+        let old = self.tx.query(&format!("SELECT {KEV_COLUMNS} FROM vdb_kev"), &[])?;
+        self.old_kev = Some(old.iter().map(kev_row).map(|e| (e.cve_id.clone(), e)).collect());
+        self.tx.exec("DELETE FROM vdb_kev", &[])
     }
 
-    fn commit(self: Box<Self>, import: &FileImport) -> Result<(), VulnError> {
+    fn kev(&mut self, e: &KevEntry) -> Result<(), VulnError> {
+        let unchanged = self.old_kev.as_mut().and_then(|old| old.remove(&e.cve_id)).is_some_and(|o| o == *e);
+        self.changed += u64::from(!unchanged);
+        self.tx.exec(
+            &format!(
+                "INSERT INTO vdb_kev ({KEV_COLUMNS}) VALUES ({}) ON CONFLICT (cve_id) DO UPDATE SET vendor = excluded.vendor, \
+                 product = excluded.product, name = excluded.name, date_added = excluded.date_added, due_date = excluded.due_date, \
+                 required_action = excluded.required_action, ransomware = excluded.ransomware",
+                placeholders(1, 8)
+            ),
+            &values![
+                &e.cve_id,
+                &e.vendor_project,
+                &e.product,
+                &e.vulnerability_name,
+                &e.date_added,
+                &e.due_date,
+                &e.required_action,
+                &e.known_ransomware_campaign_use,
+            ],
+        )
+    }
+
+    fn commit(mut self: Box<Self>, import: &FileImport) -> Result<u64, VulnError> {
+        self.flush_cves()?;
+        self.flush_products()?;
         // Entries a new catalog no longer lists are a change too.
         let removed = self.old_kev.as_ref().map_or(0, |old| old.len() as u64);
-        let path = self.path.clone();
-        let err = |source| VulnError::Database { path: path.clone(), source };
-        self.tx
-            .execute(
-                "INSERT INTO vdb_imports (path, kind, records, imported_at) VALUES (?1, ?2, ?3, ?4)",
-                params![import.path, import.kind, import.records as i64, chrono::Utc::now().to_rfc3339()],
-            )
-            .map_err(err)?;
-        if import.changed + removed > 0 {
-            let generation: i64 = self
-                .tx
-                .query_row("SELECT value FROM vdb_meta WHERE key = 'generation'", [], |r| r.get::<_, String>(0))
-                .optional()
-                .map_err(err)?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            self.tx
-                .execute(
-                    "INSERT INTO vdb_meta (key, value) VALUES ('generation', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    params![(generation + 1).to_string()],
-                )
-                .map_err(err)?;
+        let id = self.tx.query("SELECT COALESCE(MAX(id), 0) + 1 FROM vdb_imports", &[])?.first().map_or(1, |r| r.int(0));
+        self.tx.exec(
+            "INSERT INTO vdb_imports (id, path, kind, records, imported_at) VALUES ($1, $2, $3, $4, $5)",
+            &values![id, &import.path, &import.kind, import.records as i64, chrono::Utc::now().to_rfc3339()],
+        )?;
+        if self.changed + removed > 0 {
+            let generation = meta(&mut self.tx, "generation")?;
+            set_meta(&mut self.tx, "generation", generation + 1)?;
         }
-        self.tx.commit().map_err(err)
+        let changed = self.changed;
+        self.tx.commit()?;
+        Ok(changed)
     }
 }
 
-impl VulnStore for SqliteVulnDb {
+const CVE_DETAILS: &str =
+    "SELECT id, cve_id, published, summary, cwe, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, kev_added, kev_due, kev_action FROM vdb_cves";
+const KEV_COLUMNS: &str = "cve_id, vendor, product, name, date_added, due_date, required_action, ransomware";
+
+fn ints(ids: &BTreeSet<i64>) -> Vec<Value> {
+    ids.iter().map(|&i| Value::Int(i)).collect()
+}
+
+fn texts(ids: &BTreeSet<String>) -> Vec<Value> {
+    ids.iter().map(Value::from).collect()
+}
+
+impl<B: Backend> VulnStore for B {
     fn writer(&mut self) -> Result<Box<dyn ImportWriter + '_>, VulnError> {
-        let path = self.path.clone();
-        let err = |source| VulnError::Database { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
-        let mut products = HashMap::new();
-        {
-            let mut stmt = tx.prepare("SELECT id, part, vendor, product FROM vdb_products").map_err(err)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
-                .map_err(err)?;
-            for row in rows {
-                let (id, part, vendor, product) = row.map_err(err)?;
-                products.insert(format!("cpe:2.3:{part}:{vendor}:{product}"), id);
-            }
-        }
-        Ok(Box::new(SqliteWriter { tx, path, products, old_kev: None }))
+        Ok(Box::new(Writer::new(self.begin()?)?))
     }
 
     fn status(&self) -> Result<DbStatus, VulnError> {
-        let count = |table: &str| -> Result<u64, VulnError> {
-            let n: i64 = self.conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).map_err(self.err())?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        };
+        let rows = self.query(
+            "SELECT (SELECT COUNT(*) FROM vdb_cves), (SELECT COUNT(*) FROM vdb_cpe_matches), (SELECT COUNT(*) FROM vdb_products), \
+             (SELECT COUNT(*) FROM vdb_advisories), (SELECT COUNT(*) FROM vdb_kev)",
+            &[],
+        )?;
+        let r = rows.first().cloned().unwrap_or_default();
+        let count = |i| u64::try_from(r.int(i)).unwrap_or(0);
         Ok(DbStatus {
-            cves: count("vdb_cves")?,
-            cpe_matches: count("vdb_cpe_matches")?,
-            products: count("vdb_products")?,
-            advisories: count("vdb_advisories")?,
-            kev: count("vdb_kev")?,
+            cves: count(0),
+            cpe_matches: count(1),
+            products: count(2),
+            advisories: count(3),
+            kev: count(4),
             generation: self.generation()?,
         })
     }
 
+    fn generation(&self) -> Result<i64, VulnError> {
+        Ok(self.query("SELECT value FROM vdb_meta WHERE key = 'generation'", &[])?.first().map_or(0, |r| r.int(0)))
+    }
+
     fn products_of_vendors(&self, keys: &BTreeSet<String>) -> Result<Vec<CpeProduct>, VulnError> {
-        let keys: Vec<&String> = keys.iter().collect();
-        self.chunked("SELECT id, part, vendor, product, title FROM vdb_products WHERE vendor_key IN ({})", &keys, product_row)
+        chunked(
+            |sql, params| self.query(sql, params),
+            "SELECT id, part, vendor, product, title FROM vdb_products WHERE vendor_key IN ({}) ORDER BY id",
+            &texts(keys),
+            product_row,
+        )
     }
 
     fn products(&self, ids: &BTreeSet<i64>) -> Result<Vec<CpeProduct>, VulnError> {
-        let ids: Vec<i64> = ids.iter().copied().collect();
-        self.chunked("SELECT id, part, vendor, product, title FROM vdb_products WHERE id IN ({})", &ids, product_row)
+        chunked(
+            |sql, params| self.query(sql, params),
+            "SELECT id, part, vendor, product, title FROM vdb_products WHERE id IN ({}) ORDER BY id",
+            &ints(ids),
+            product_row,
+        )
     }
 
     fn configurations_naming(&self, products: &BTreeSet<i64>) -> Result<Vec<StoredMatch>, VulnError> {
-        let ids: Vec<i64> = products.iter().copied().collect();
+        let query = |sql: &str, params: &[Value]| self.query(sql, params);
         let cves: BTreeSet<i64> =
-            self.chunked("SELECT DISTINCT cve FROM vdb_cpe_matches WHERE product IN ({})", &ids, |r| r.get(0))?.into_iter().collect();
-        let cves: Vec<i64> = cves.into_iter().collect();
-        self.chunked(
+            chunked(query, "SELECT DISTINCT cve FROM vdb_cpe_matches WHERE product IN ({})", &ints(products), |r| r.int(0))?
+                .into_iter()
+                .collect();
+        let mut out = chunked(
+            query,
             "SELECT cve, config, config_all, node, node_all, node_negate, vulnerable, product, version, start_incl, start_excl, end_incl, \
-             end_excl FROM vdb_cpe_matches WHERE cve IN ({}) ORDER BY cve, config, node",
-            &cves,
-            |r| {
-                Ok(StoredMatch {
-                    cve: r.get(0)?,
-                    config: r.get(1)?,
-                    config_all: r.get(2)?,
-                    node: r.get(3)?,
-                    node_all: r.get(4)?,
-                    node_negate: r.get(5)?,
-                    vulnerable: r.get(6)?,
-                    product: r.get(7)?,
-                    version: r.get(8)?,
-                    start_including: r.get(9)?,
-                    start_excluding: r.get(10)?,
-                    end_including: r.get(11)?,
-                    end_excluding: r.get(12)?,
-                })
+             end_excl FROM vdb_cpe_matches WHERE cve IN ({})",
+            &ints(&cves),
+            |r| StoredMatch {
+                cve: r.int(0),
+                config: r.int(1),
+                config_all: r.flag(2),
+                node: r.int(3),
+                node_all: r.flag(4),
+                node_negate: r.flag(5),
+                vulnerable: r.flag(6),
+                product: r.int(7),
+                version: r.text(8),
+                start_including: r.opt_text(9),
+                start_excluding: r.opt_text(10),
+                end_including: r.opt_text(11),
+                end_excluding: r.opt_text(12),
             },
-        )
+        )?;
+        // One order whatever the database.
+        out.sort_by(|a, b| {
+            (a.cve, a.config, a.node, a.product, &a.version, &a.start_including, &a.start_excluding, &a.end_including, &a.end_excluding)
+                .cmp(&(
+                    b.cve,
+                    b.config,
+                    b.node,
+                    b.product,
+                    &b.version,
+                    &b.start_including,
+                    &b.start_excluding,
+                    &b.end_including,
+                    &b.end_excluding,
+                ))
+                .then(a.vulnerable.cmp(&b.vulnerable))
+        });
+        Ok(out)
     }
 
     fn cves(&self, rows: &BTreeSet<i64>) -> Result<Vec<CveInfo>, VulnError> {
-        let rows: Vec<i64> = rows.iter().copied().collect();
-        self.chunked(
-            "SELECT id, cve_id, published, summary, cwe, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, kev_added, kev_due, \
-             kev_action FROM vdb_cves WHERE id IN ({})",
-            &rows,
-            cve_row,
-        )
+        chunked(|sql, params| self.query(sql, params), &format!("{CVE_DETAILS} WHERE id IN ({{}}) ORDER BY id"), &ints(rows), cve_row)
     }
 
     fn cves_by_id(&self, ids: &BTreeSet<String>) -> Result<Vec<CveInfo>, VulnError> {
-        let ids: Vec<&String> = ids.iter().collect();
-        self.chunked(
-            "SELECT id, cve_id, published, summary, cwe, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, kev_added, kev_due, \
-             kev_action FROM vdb_cves \
-             WHERE cve_id IN ({})",
-            &ids,
-            cve_row,
-        )
+        chunked(|sql, params| self.query(sql, params), &format!("{CVE_DETAILS} WHERE cve_id IN ({{}}) ORDER BY id"), &texts(ids), cve_row)
     }
 
     fn advisory_products_of_vendors(&self, keys: &BTreeSet<String>) -> Result<Vec<(i64, Product)>, VulnError> {
-        let keys: Vec<&String> = keys.iter().collect();
-        self.chunked(
+        let mut out = chunked(
+            |sql, params| self.query(sql, params),
             "SELECT advisory, product_id, vendor, family, name, full_name, version, version_range, model_numbers, cpe FROM vdb_advisory_products \
-             WHERE vendor_key IN ({}) ORDER BY advisory, product_id",
-            &keys,
+             WHERE vendor_key IN ({})",
+            &texts(keys),
             |r| {
-                let models: String = r.get(8)?;
-                Ok((
-                    r.get(0)?,
+                (
+                    r.int(0),
                     Product {
-                        id: r.get(1)?,
-                        vendor: r.get(2)?,
-                        family: r.get(3)?,
-                        name: r.get(4)?,
-                        full_name: r.get(5)?,
-                        version: r.get(6)?,
-                        version_range: r.get(7)?,
-                        model_numbers: models.split('|').filter(|m| !m.is_empty()).map(str::to_string).collect(),
-                        cpe: r.get(9)?,
+                        id: r.text(1),
+                        vendor: r.text(2),
+                        family: r.opt_text(3),
+                        name: r.text(4),
+                        full_name: r.text(5),
+                        version: r.opt_text(6),
+                        version_range: r.opt_text(7),
+                        model_numbers: r.text(8).split('|').filter(|m| !m.is_empty()).map(str::to_string).collect(),
+                        cpe: r.opt_text(9),
                     },
-                ))
+                )
             },
-        )
+        )?;
+        // Sorted here: the databases' text orders differ.
+        out.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        Ok(out)
     }
 
     fn advisories(&self, rows: &BTreeSet<i64>) -> Result<Vec<AdvisoryInfo>, VulnError> {
-        let ids: Vec<i64> = rows.iter().copied().collect();
-        let mut out: BTreeMap<i64, AdvisoryInfo> = self
-            .chunked("SELECT id, tracking_id, publisher, title, release_date, url FROM vdb_advisories WHERE id IN ({})", &ids, |r| {
-                Ok(AdvisoryInfo {
-                    row: r.get(0)?,
-                    tracking_id: r.get(1)?,
-                    publisher: r.get(2)?,
-                    title: r.get(3)?,
-                    release_date: r.get(4)?,
-                    url: r.get(5)?,
-                    vulnerabilities: Vec::new(),
-                })
-            })?
-            .into_iter()
-            .map(|a| (a.row, a))
-            .collect();
-        let vulns = self.chunked(
+        let ids = ints(rows);
+        let query = |sql: &str, params: &[Value]| self.query(sql, params);
+        let mut out: BTreeMap<i64, AdvisoryInfo> = chunked(
+            query,
+            "SELECT id, tracking_id, publisher, title, release_date, url FROM vdb_advisories WHERE id IN ({})",
+            &ids,
+            |r| AdvisoryInfo {
+                row: r.int(0),
+                tracking_id: r.text(1),
+                publisher: r.text(2),
+                title: r.text(3),
+                release_date: r.text(4),
+                url: r.opt_text(5),
+                vulnerabilities: Vec::new(),
+            },
+        )?
+        .into_iter()
+        .map(|a| (a.row, a))
+        .collect();
+        let mut vulns = chunked(
+            query,
             "SELECT advisory, cve_id, title, summary, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, statuses, remediations \
-             FROM vdb_advisory_vulns WHERE advisory IN ({}) ORDER BY advisory, cve_id",
+             FROM vdb_advisory_vulns WHERE advisory IN ({})",
             &ids,
             |r| {
-                let statuses: String = r.get(8)?;
-                let remediations: String = r.get(9)?;
-                Ok((
-                    r.get::<_, i64>(0)?,
+                (
+                    r.int(0),
                     AdvisoryVuln {
-                        cve: r.get(1)?,
-                        title: r.get(2)?,
-                        summary: r.get(3)?,
-                        cvss3: score(r.get(4)?, r.get(5)?),
-                        cvss4: score(r.get(6)?, r.get(7)?),
-                        statuses: serde_json::from_str(&statuses).unwrap_or_default(),
-                        remediations: parse_remediations(&remediations),
+                        cve: r.text(1),
+                        title: r.text(2),
+                        summary: r.text(3),
+                        cvss3: score(r.opt_real(4), r.opt_text(5)),
+                        cvss4: score(r.opt_real(6), r.opt_text(7)),
+                        statuses: serde_json::from_str(&r.text(8)).unwrap_or_default(),
+                        remediations: parse_remediations(&r.text(9)),
                     },
-                ))
+                )
             },
         )?;
+        vulns.sort_by(|a, b| (a.0, &a.1.cve).cmp(&(b.0, &b.1.cve)));
         for (row, v) in vulns {
             if let Some(a) = out.get_mut(&row) {
                 a.vulnerabilities.push(v);
@@ -828,85 +858,81 @@ impl VulnStore for SqliteVulnDb {
     }
 
     fn kev(&self, cves: &BTreeSet<String>) -> Result<Vec<KevEntry>, VulnError> {
-        let ids: Vec<&String> = cves.iter().collect();
-        self.chunked(
-            "SELECT cve_id, vendor, product, name, date_added, due_date, required_action, ransomware FROM vdb_kev WHERE cve_id IN ({})",
-            &ids,
+        let mut out = chunked(
+            |sql, params| self.query(sql, params),
+            &format!("SELECT {KEV_COLUMNS} FROM vdb_kev WHERE cve_id IN ({{}})"),
+            &texts(cves),
             kev_row,
-        )
-    }
-
-    fn finish_import(&mut self) -> Result<(), VulnError> {
-        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(self.err())
+        )?;
+        out.sort_by(|a, b| a.cve_id.cmp(&b.cve_id));
+        Ok(out)
     }
 
     fn cached_matches(&self, identity: &str, generation: i64) -> Result<Option<String>, VulnError> {
-        self.conn
-            .prepare_cached("SELECT data FROM vdb_identity_matches WHERE identity = ?1 AND generation = ?2")
-            .and_then(|mut s| s.query_row(params![identity, generation], |r| r.get(0)).optional())
-            .map_err(self.err())
+        let rows =
+            self.query("SELECT data FROM vdb_identity_matches WHERE identity = $1 AND generation = $2", &values![identity, generation])?;
+        Ok(rows.first().and_then(|r| r.opt_text(0)))
+    }
+
+    fn finish_import(&mut self) -> Result<(), VulnError> {
+        self.after_import()
     }
 
     fn cache_matches(&mut self, generation: i64, entries: &[(String, String)]) -> Result<(), VulnError> {
-        let path = self.path.clone();
-        let err = |source| VulnError::Database { path: path.clone(), source };
-        let tx = self.conn.transaction().map_err(err)?;
-        // Entries of older generations are stale: drop them rather than let them pile up.
-        tx.execute("DELETE FROM vdb_identity_matches WHERE generation <> ?1", params![generation]).map_err(err)?;
-        {
-            let mut stmt = tx
-                .prepare(
-                    "INSERT INTO vdb_identity_matches (identity, generation, data) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (identity) DO UPDATE SET generation = excluded.generation, data = excluded.data",
-                )
-                .map_err(err)?;
-            for (identity, data) in entries {
-                stmt.execute(params![identity, generation, data]).map_err(err)?;
-            }
+        let mut latest: BTreeMap<&str, &str> = BTreeMap::new();
+        for (identity, data) in entries {
+            latest.insert(identity, data);
         }
-        tx.commit().map_err(err)
+        let mut tx = self.begin()?;
+        // Entries of older generations are stale: drop them rather than let them pile up.
+        tx.exec("DELETE FROM vdb_identity_matches WHERE generation <> $1", &values![generation])?;
+        let keys: Vec<Value> = latest.keys().map(|&k| Value::from(k)).collect();
+        chunked(
+            |sql, params| tx.exec(sql, params).map(|()| Vec::new()),
+            "DELETE FROM vdb_identity_matches WHERE identity IN ({})",
+            &keys,
+            |_| (),
+        )?;
+        let rows: Vec<Vec<Value>> = latest.into_iter().map(|(identity, data)| Vec::from(values![identity, generation, data])).collect();
+        tx.insert_rows("vdb_identity_matches", &["identity", "generation", "data"], &rows)?;
+        tx.commit()
     }
 }
 
-fn product_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CpeProduct> {
-    Ok(CpeProduct { id: r.get(0)?, part: r.get(1)?, vendor: r.get(2)?, product: r.get(3)?, title: r.get(4)? })
+fn product_row(r: &Row) -> CpeProduct {
+    CpeProduct { id: r.int(0), part: r.text(1), vendor: r.text(2), product: r.text(3), title: r.opt_text(4) }
 }
 
-fn cve_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CveInfo> {
-    Ok(CveInfo {
-        row: r.get(0)?,
-        cve_id: r.get(1)?,
-        published: r.get(2)?,
-        summary: r.get(3)?,
-        cwe: r.get(4)?,
-        cvss3: score(r.get(5)?, r.get(6)?),
-        cvss4: score(r.get(7)?, r.get(8)?),
-        kev: r
-            .get::<_, Option<String>>(9)?
-            .map(|added| -> rusqlite::Result<KevEntry> {
-                Ok(KevEntry {
-                    cve_id: r.get(1)?,
-                    date_added: added,
-                    due_date: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
-                    required_action: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
-                    ..Default::default()
-                })
-            })
-            .transpose()?,
-    })
+fn cve_row(r: &Row) -> CveInfo {
+    CveInfo {
+        row: r.int(0),
+        cve_id: r.text(1),
+        published: r.opt_text(2),
+        summary: r.text(3),
+        cwe: r.text(4),
+        cvss3: score(r.opt_real(5), r.opt_text(6)),
+        cvss4: score(r.opt_real(7), r.opt_text(8)),
+        kev: r.opt_text(9).map(|added| KevEntry {
+            cve_id: r.text(1),
+            date_added: added,
+            due_date: r.text(10),
+            required_action: r.text(11),
+            ..Default::default()
+        }),
+    }
 }
 
-fn kev_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KevEntry> {
-    Ok(KevEntry {
-        cve_id: r.get(0)?,
-        vendor_project: r.get(1)?,
-        product: r.get(2)?,
-        vulnerability_name: r.get(3)?,
-        date_added: r.get(4)?,
-        due_date: r.get(5)?,
-        required_action: r.get(6)?,
-        known_ransomware_campaign_use: r.get(7)?,
-    })
+fn kev_row(r: &Row) -> KevEntry {
+    KevEntry {
+        cve_id: r.text(0),
+        vendor_project: r.text(1),
+        product: r.text(2),
+        vulnerability_name: r.text(3),
+        date_added: r.text(4),
+        due_date: r.text(5),
+        required_action: r.text(6),
+        known_ransomware_campaign_use: r.text(7),
+    }
 }
 
 fn parse_remediations(text: &str) -> Vec<Remediation> {

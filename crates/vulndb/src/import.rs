@@ -132,14 +132,13 @@ pub fn import_file(store: &mut dyn VulnStore, path: &Path) -> Result<FileImport,
     let (kind, mut reader) = open(path)?;
     let mut writer = store.writer().map_err(|e| e.to_string())?;
     let mut import = FileImport { path: path.display().to_string(), kind: kind.as_str().into(), records: 0, changed: 0 };
-    let count = |changed: Result<bool, VulnError>, import: &mut FileImport| -> Result<(), String> {
+    let count = |written: Result<(), VulnError>, import: &mut FileImport| -> Result<(), String> {
         import.records += 1;
-        import.changed += u64::from(changed.map_err(|e| e.to_string())?);
-        Ok(())
+        written.map_err(|e| e.to_string())
     };
     let w: &mut dyn ImportWriter = writer.as_mut();
     match kind {
-        FileKind::NvdCve(layout) => nvd::stream_cves_in(reader, layout, |c| count(w.cve(&c), &mut import))?,
+        FileKind::NvdCve(layout) => nvd::stream_cves_in(reader, layout, |c| count(w.cve(c), &mut import))?,
         FileKind::NvdCpe => nvd::stream_cpes(reader, |c| count(w.cpe(&c), &mut import))?,
         FileKind::Kev => {
             w.clear_kev().map_err(|e| e.to_string())?;
@@ -152,7 +151,7 @@ pub fn import_file(store: &mut dyn VulnStore, path: &Path) -> Result<FileImport,
             count(w.advisory(&advisory), &mut import)?;
         }
     }
-    writer.commit(&import).map_err(|e| e.to_string())?;
+    import.changed = writer.commit(&import).map_err(|e| e.to_string())?;
     Ok(import)
 }
 

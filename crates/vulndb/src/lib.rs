@@ -15,13 +15,28 @@ pub mod kev;
 pub mod matching;
 pub mod names;
 pub mod nvd;
+mod pg;
 pub mod report;
 pub mod risk;
 pub mod site;
+mod sql;
+mod sqlite;
 pub mod version;
 
-pub use db::{SqliteVulnDb, VulnStore};
+pub use db::VulnStore;
 pub use import::{import_paths, ImportReport};
+pub use pg::PgVulnDb;
+pub use sqlite::SqliteVulnDb;
+
+/// Opens (creating and migrating if needed) the vulnerability tables at
+/// `location`: beside the inventory in the same SQLite file, or in the
+/// console's PostgreSQL database.
+pub fn open(location: &palisade_store::Location) -> Result<Box<dyn VulnStore + Send>, VulnError> {
+    Ok(match location {
+        palisade_store::Location::Sqlite(path) => Box::new(SqliteVulnDb::open(path)?),
+        palisade_store::Location::Postgres(url) => Box::new(PgVulnDb::open(url)?),
+    })
+}
 
 use site::SiteData;
 
@@ -56,6 +71,24 @@ pub enum VulnError {
         /// Underlying error.
         #[source]
         source: rusqlite::Error,
+    },
+    /// The PostgreSQL database could not be reached or used.
+    #[error("database {url}: {source}")]
+    Postgres {
+        /// Database URL, without its password.
+        url: String,
+        /// Underlying error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// Writing to the database failed.
+    #[error("database {path}: {source}")]
+    Io {
+        /// Database path or URL.
+        path: String,
+        /// Underlying error.
+        #[source]
+        source: std::io::Error,
     },
     /// The database was written by a newer version.
     #[error(

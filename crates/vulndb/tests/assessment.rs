@@ -11,6 +11,7 @@ use palisade_vulndb::matching::match_devices;
 use palisade_vulndb::report::{risk_report, vulnerability_report};
 use palisade_vulndb::risk::site_risk;
 use palisade_vulndb::site::SiteData;
+use palisade_vulndb::VulnStore;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

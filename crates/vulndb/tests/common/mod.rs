@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 use palisade_engine::{build_inventory, Device, EventRecord, Observations};
+use palisade_vulndb::matching::VulnMatch;
+use std::collections::BTreeMap;
 use palisade_vulndb::{import_paths, SqliteVulnDb};
 use std::path::PathBuf;
 
@@ -44,4 +46,16 @@ pub fn capture(file: &str) -> Option<(Vec<Device>, Vec<EventRecord>)> {
 pub fn by_ip<'a>(devices: &'a [Device], ip: &str) -> &'a Device {
     let ip: std::net::IpAddr = ip.parse().expect("ip");
     devices.iter().find(|d| d.ips.contains(&ip)).unwrap_or_else(|| panic!("no device with {ip}"))
+}
+
+/// The CVE ids matched on a device, sorted.
+pub fn cves(matches: &BTreeMap<i64, Vec<VulnMatch>>, id: i64) -> Vec<String> {
+    let mut out: Vec<String> = matches.get(&id).map(|m| m.iter().map(|v| v.cve.clone()).collect()).unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// One match of a device, which must be there.
+pub fn get<'a>(matches: &'a BTreeMap<i64, Vec<VulnMatch>>, id: i64, cve: &str) -> &'a VulnMatch {
+    matches.get(&id).and_then(|m| m.iter().find(|v| v.cve == cve)).unwrap_or_else(|| panic!("{cve} not matched on device {id}"))
 }
