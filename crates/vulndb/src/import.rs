@@ -1,11 +1,13 @@
-//! Importing files: NVD CVE and CPE JSON 2.0 (plain or gzip), CSAF 2.0
+//! Importing files: NVD CVE and CPE JSON 2.0 (plain, gzip, or zip archives
+//! of them as NVD publishes its feeds and CPE dictionary), CSAF 2.0
 //! advisories and the CISA KEV catalog, from files or directories. Each
-//! file is one transaction: a bad file is reported with its name and what
-//! is wrong, and leaves nothing of itself behind.
+//! file, and each JSON member of an archive, is one transaction: a bad one
+//! is reported with its name and what is wrong, and leaves nothing of
+//! itself behind.
 
 use crate::db::{FileImport, ImportWriter, VulnStore};
 use crate::{csaf, kev, nvd, VulnError};
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// The kinds of file understood.
@@ -68,7 +70,7 @@ pub struct ImportReport {
 }
 
 /// The files a list of paths stands for: files as named, directories
-/// walked (recursively, in name order) for `*.json` and `*.json.gz`.
+/// walked (recursively, in name order) for `*.json`, `*.json.gz` and `*.zip`.
 pub fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -99,27 +101,23 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<String>) {
             walk(&p, files, errors);
         } else {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
-            if name.ends_with(".json") || name.ends_with(".json.gz") {
+            if name.ends_with(".zip") || is_json_name(&name) {
                 files.push(p);
             }
         }
     }
 }
 
-/// Opens a file, decompressing gzip, and tells its kind.
-fn open(path: &Path) -> Result<(FileKind, Box<dyn Read>), String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut raw = BufReader::with_capacity(1 << 20, file);
-    let mut magic = [0u8; 2];
-    let gz = {
-        use std::io::BufRead;
-        let buf = raw.fill_buf().map_err(|e| e.to_string())?;
-        if let Some(m) = buf.get(..2) {
-            magic.copy_from_slice(m);
-        }
-        magic == [0x1f, 0x8b]
-    };
-    let mut reader: Box<dyn Read> =
+/// `*.json` or `*.json.gz`, whatever the case.
+fn is_json_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.ends_with(".json") || name.ends_with(".json.gz")
+}
+
+/// Undoes gzip when the bytes start with its magic, and tells the kind.
+fn open<'a>(mut raw: impl BufRead + 'a) -> Result<(FileKind, Box<dyn Read + 'a>), String> {
+    let gz = raw.fill_buf().map_err(|e| e.to_string())?.starts_with(&[0x1f, 0x8b]);
+    let mut reader: Box<dyn Read + 'a> =
         if gz { Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(raw))) } else { Box::new(raw) };
     let mut head = Vec::new();
     reader.by_ref().take(SNIFF_BYTES).read_to_end(&mut head).map_err(|e| e.to_string())?;
@@ -127,11 +125,11 @@ fn open(path: &Path) -> Result<(FileKind, Box<dyn Read>), String> {
     Ok((kind, Box::new(std::io::Cursor::new(head).chain(reader))))
 }
 
-/// Imports one file in one transaction.
-pub fn import_file(store: &mut dyn VulnStore, path: &Path) -> Result<FileImport, String> {
-    let (kind, mut reader) = open(path)?;
+/// Imports one document, named `name` in the log, in one transaction.
+fn import_reader(store: &mut dyn VulnStore, name: String, raw: impl BufRead) -> Result<FileImport, String> {
+    let (kind, mut reader) = open(raw)?;
     let mut writer = store.writer().map_err(|e| e.to_string())?;
-    let mut import = FileImport { path: path.display().to_string(), kind: kind.as_str().into(), records: 0, changed: 0 };
+    let mut import = FileImport { path: name, kind: kind.as_str().into(), records: 0, changed: 0 };
     let count = |written: Result<(), VulnError>, import: &mut FileImport| -> Result<(), String> {
         import.records += 1;
         written.map_err(|e| e.to_string())
@@ -155,11 +153,65 @@ pub fn import_file(store: &mut dyn VulnStore, path: &Path) -> Result<FileImport,
     Ok(import)
 }
 
+/// Imports one file (plain JSON or gzip) in one transaction.
+pub fn import_file(store: &mut dyn VulnStore, path: &Path) -> Result<FileImport, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    import_reader(store, path.display().to_string(), BufReader::with_capacity(1 << 20, file))
+}
+
+/// Whether the file at `path` is a zip archive (from its first bytes).
+fn is_zip(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"PK\x03\x04"
+}
+
+/// Imports each JSON member (`*.json`, `*.json.gz`) of a zip archive in a
+/// transaction of its own: what was imported, and one error per member (or
+/// archive) that was refused, naming the archive and the member.
+pub fn import_zip(store: &mut dyn VulnStore, path: &Path) -> (Vec<FileImport>, Vec<String>) {
+    let shown = path.display().to_string();
+    let archive = std::fs::File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| zip::ZipArchive::new(BufReader::new(f)).map_err(|e| format!("not a readable zip archive: {e}")));
+    let mut archive = match archive {
+        Ok(a) => a,
+        Err(e) => return (Vec::new(), vec![format!("{shown}: {e}")]),
+    };
+    let (mut done, mut errors) = (Vec::new(), Vec::new());
+    for i in 0..archive.len() {
+        let member = archive.by_index(i).and_then(|m| m.name().map(|n| n.into_owned()).map(|n| (m, n)));
+        let (member, name) = match member {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(format!("{shown}: member {}: {e}", i + 1));
+                continue;
+            }
+        };
+        if member.is_dir() || !is_json_name(&name) {
+            continue;
+        }
+        match import_reader(store, format!("{shown} member {name}"), BufReader::with_capacity(1 << 20, member)) {
+            Ok(f) => done.push(f),
+            Err(e) => errors.push(format!("{shown} member {name}: {e}")),
+        }
+    }
+    if done.is_empty() && errors.is_empty() {
+        errors.push(format!("{shown}: the archive holds no *.json or *.json.gz member"));
+    }
+    (done, errors)
+}
+
 /// Imports files and directories, each file in its own transaction.
 pub fn import_paths(store: &mut dyn VulnStore, paths: &[PathBuf]) -> ImportReport {
     let (files, mut errors) = expand(paths);
     let mut report = ImportReport::default();
     for f in files {
+        if is_zip(&f) {
+            let (done, refused) = import_zip(store, &f);
+            report.files.extend(done);
+            errors.extend(refused);
+            continue;
+        }
         match import_file(store, &f) {
             Ok(done) => report.files.push(done),
             Err(e) => errors.push(format!("{}: {e}", f.display())),

@@ -5,8 +5,8 @@
 
 use palisade_engine::{build_inventory, Device, EventRecord, Observations};
 use palisade_vulndb::matching::VulnMatch;
-use std::collections::BTreeMap;
 use palisade_vulndb::{import_paths, SqliteVulnDb};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The fixture folder.

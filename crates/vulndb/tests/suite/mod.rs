@@ -169,6 +169,77 @@ pub fn matches_are_cached_and_redone_when_facts_or_data_change(backend: &impl Ba
     assert_eq!(db.status().expect("status").cves, 25 + 3 + 3 + 1 + 2);
 }
 
+/// Writes a zip archive of `(name, bytes)` members.
+fn write_zip(path: &Path, members: &[(&str, &[u8])]) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).expect("create"));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in members {
+        zip.start_file(*name, options).expect("member");
+        zip.write_all(bytes).expect("write");
+    }
+    zip.finish().expect("finish");
+}
+
+pub fn nvd_zip_feeds_import_member_by_member(backend: &impl Backend) {
+    let dir = backend.dir().join("nvd");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let cves = std::fs::read(fixtures().join("nvd-cve-ics.json")).expect("fixture");
+    write_zip(&dir.join("nvdcve-2.0-2099.json.zip"), &[("nvdcve-2.0-2099.json", &cves), ("README.txt", b"not imported")]);
+    // The CPE dictionary as NVD ships it: one archive of many chunks.
+    let dictionary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("nvd-cpe-dictionary.json")).expect("fixture")).expect("json");
+    let products = dictionary["products"].as_array().expect("products");
+    let chunk = |part: &[serde_json::Value]| {
+        let mut doc = dictionary.clone();
+        doc["products"] = serde_json::Value::Array(part.to_vec());
+        serde_json::to_vec(&doc).expect("json")
+    };
+    let (first, second) = products.split_at(2);
+    write_zip(
+        &dir.join("nvdcpe-2.0.zip"),
+        &[
+            ("nvdcpe-2.0-chunks/nvdcpe-2.0-chunk-00001.json", &chunk(first)),
+            ("nvdcpe-2.0-chunks/nvdcpe-2.0-chunk-00002.json", &chunk(second)),
+        ],
+    );
+    let mut db = backend.open();
+    let report = import_paths(db.as_mut(), &[dir]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let files: Vec<(&str, &str, u64)> = report.files.iter().map(|f| (f.path.as_str(), f.kind.as_str(), f.records)).collect();
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert!(files[0].0.ends_with("nvdcpe-2.0.zip member nvdcpe-2.0-chunks/nvdcpe-2.0-chunk-00001.json"), "{files:?}");
+    assert_eq!((files[0].1, files[0].2, files[1].2), ("nvd-cpe", 2, 3));
+    assert!(files[2].0.ends_with("nvdcve-2.0-2099.json.zip member nvdcve-2.0-2099.json"), "{files:?}");
+    assert_eq!((files[2].1, files[2].2), ("nvd-cve", 25));
+    let s = db.status().expect("status");
+    assert_eq!((s.cves, s.cpe_matches), (25, 34));
+}
+
+pub fn a_bad_zip_member_is_refused_whole_naming_archive_and_member(backend: &impl Backend) {
+    let dir = backend.dir();
+    let cves = std::fs::read(fixtures().join("nvd-cve-ics.json")).expect("fixture");
+    let kev = std::fs::read(fixtures().join("kev-catalog.json")).expect("fixture");
+    let archive = dir.join("feeds.zip");
+    write_zip(&archive, &[("kev.json", &kev), ("nvdcve-2.0-2099.json", cves.get(..cves.len() / 2).expect("half"))]);
+    let broken = dir.join("broken.zip");
+    std::fs::write(&broken, b"PK\x03\x04 this is not the rest of an archive").expect("write");
+    let empty = dir.join("empty.zip");
+    write_zip(&empty, &[("notes.txt", b"nothing to import")]);
+    let mut db = backend.open();
+    let report = import_paths(db.as_mut(), &[archive, broken, empty]);
+    assert_eq!(report.files.len(), 1, "{:?}", report.files);
+    assert_eq!(report.errors.len(), 3, "{:?}", report.errors);
+    assert!(
+        report.errors[0].contains("feeds.zip member nvdcve-2.0-2099.json: ") && report.errors[0].contains("EOF"),
+        "{:?}",
+        report.errors
+    );
+    assert!(report.errors[1].contains("broken.zip: not a readable zip archive"), "{:?}", report.errors);
+    assert!(report.errors[2].contains("empty.zip: the archive holds no"), "{:?}", report.errors);
+    let s = db.status().expect("status");
+    assert_eq!((s.cves, s.cpe_matches, s.products, s.kev), (0, 0, 0, 3), "nothing of the bad member is kept");
+}
+
 /// The suite's tests for one backend.
 #[macro_export]
 macro_rules! vulndb_suite {
@@ -192,6 +263,14 @@ macro_rules! vulndb_suite {
         #[test]
         fn mirror_item_lists_and_single_records_import_too() {
             suite::mirror_item_lists_and_single_records_import_too(&$backend);
+        }
+        #[test]
+        fn nvd_zip_feeds_import_member_by_member() {
+            suite::nvd_zip_feeds_import_member_by_member(&$backend);
+        }
+        #[test]
+        fn a_bad_zip_member_is_refused_whole_naming_archive_and_member() {
+            suite::a_bad_zip_member_is_refused_whole_naming_archive_and_member(&$backend);
         }
         #[test]
         fn siemens_s7_300_matches_rest_on_facts_products_and_advisories() {
