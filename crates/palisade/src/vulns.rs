@@ -4,22 +4,64 @@ use crate::{output, EXIT_OK, EXIT_PARTIAL};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_detect::{BaselineKey, HostKey, Service};
-use palisade_store::{AlertFilter, AlertStore, EventFilter, Store};
+use palisade_store::{AlertFilter, AlertStore, Database, EventFilter, Location};
 use palisade_vulndb::advice::recommend;
 use palisade_vulndb::matching::match_devices;
 use palisade_vulndb::risk::site_risk;
 use palisade_vulndb::site::{device_label, Connection, OpenAlert, SiteData};
-use palisade_vulndb::{import_paths, report, SqliteVulnDb, VulnStore};
-use std::path::{Path, PathBuf};
+use palisade_vulndb::{import_paths, report, VulnStore};
+use std::path::PathBuf;
+
+/// Where the inventory and the vulnerability tables are.
+#[derive(Args)]
+pub struct DbArgs {
+    /// SQLite database file (the vulnerability tables live beside the inventory).
+    #[arg(long, default_value = "palisade.db", conflicts_with = "database_url")]
+    db: PathBuf,
+    /// PostgreSQL instead of SQLite: postgres://user[:password]@host[:port]/database.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+impl DbArgs {
+    fn location(&self) -> Location {
+        match &self.database_url {
+            Some(url) => Location::Postgres(url.clone()),
+            None => Location::Sqlite(self.db.clone()),
+        }
+    }
+
+    /// The vulnerability tables (created when missing).
+    fn vulndb(&self) -> anyhow::Result<Box<dyn VulnStore + Send>> {
+        let location = self.location();
+        palisade_vulndb::open(&location).with_context(|| format!("opening the vulnerability tables of {}", location.display()))
+    }
+
+    /// The inventory, which an analysis must have stored.
+    fn inventory(&self) -> anyhow::Result<Box<dyn Database>> {
+        match self.location() {
+            Location::Sqlite(db) => Ok(Box::new(output::open_existing(&db)?)),
+            location => palisade_store::open(&location).with_context(|| format!("opening {}", location.display())),
+        }
+    }
+
+    /// The name reports give the site when none is given: the database's.
+    fn site_name(&self) -> String {
+        let name = match &self.database_url {
+            Some(url) => url.rsplit('/').next().and_then(|n| n.split('?').next()).map(str::to_string),
+            None => self.db.file_stem().and_then(|s| s.to_str()).map(str::to_string),
+        };
+        name.filter(|n| !n.is_empty()).unwrap_or_else(|| "site".into())
+    }
+}
 
 /// `palisade vulndb` subcommands.
 #[derive(Subcommand)]
 pub enum VulndbCommand {
     /// Import NVD CVE or CPE JSON 2.0 feeds (plain or .gz), CSAF 2.0 advisories and the CISA KEV catalog, from files or directories.
     Import {
-        /// Database file (the vulnerability tables live beside the inventory).
-        #[arg(long, default_value = "palisade.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
         /// Print a JSON summary.
         #[arg(long)]
         json: bool,
@@ -29,31 +71,28 @@ pub enum VulndbCommand {
     },
     /// List the CPE names that describe each device (from the imported CPE products), with what they rest on.
     Cpes {
-        /// Database file.
-        #[arg(long, default_value = "palisade.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Show what the vulnerability database holds.
     Status {
-        /// Database file.
-        #[arg(long, default_value = "palisade.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
 /// Options of the site-level listing commands.
 #[derive(Args)]
 pub struct SiteArgs {
-    /// Database file.
-    #[arg(long, default_value = "palisade.db")]
-    db: PathBuf,
+    #[command(flatten)]
+    db: DbArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Site name shown in reports (default: the database file name).
+    /// Site name shown in reports (default: the name of the database).
     #[arg(long)]
     site: Option<String>,
 }
@@ -75,10 +114,9 @@ pub struct ReportArgs {
     /// Output HTML file (self-contained; print it to PDF from a browser or headless Chromium).
     #[arg(long)]
     out: PathBuf,
-    /// Database file.
-    #[arg(long, default_value = "palisade.db")]
-    db: PathBuf,
-    /// Site name shown in the report (default: the database file name).
+    #[command(flatten)]
+    db: DbArgs,
+    /// Site name shown in the report (default: the name of the database).
     #[arg(long)]
     site: Option<String>,
 }
@@ -87,8 +125,8 @@ pub struct ReportArgs {
 pub fn vulndb(command: VulndbCommand) -> anyhow::Result<u8> {
     match command {
         VulndbCommand::Import { db, json, paths } => {
-            let mut vdb = SqliteVulnDb::open(&db)?;
-            let report = import_paths(&mut vdb, &paths);
+            let mut vdb = db.vulndb()?;
+            let report = import_paths(vdb.as_mut(), &paths);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -112,9 +150,9 @@ pub fn vulndb(command: VulndbCommand) -> anyhow::Result<u8> {
             Ok(if report.errors.is_empty() { EXIT_OK } else { EXIT_PARTIAL })
         }
         VulndbCommand::Cpes { db, json } => {
-            let devices = output::open_existing(&db)?.devices()?;
-            let vdb = SqliteVulnDb::open(&db)?;
-            let cpes = palisade_vulndb::matching::device_cpes(&vdb, &devices)?;
+            let devices = db.inventory()?.devices()?;
+            let vdb = db.vulndb()?;
+            let cpes = palisade_vulndb::matching::device_cpes(vdb.as_ref(), &devices)?;
             let all: Vec<&palisade_vulndb::matching::DeviceCpe> = cpes.values().flatten().collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&all)?);
@@ -132,7 +170,7 @@ pub fn vulndb(command: VulndbCommand) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
         VulndbCommand::Status { db } => {
-            let vdb = SqliteVulnDb::open(&db)?;
+            let vdb = db.vulndb()?;
             println!("{}", serde_json::to_string_pretty(&vdb.status()?)?);
             Ok(EXIT_OK)
         }
@@ -142,27 +180,27 @@ pub fn vulndb(command: VulndbCommand) -> anyhow::Result<u8> {
 /// Loads the site: inventory, events, connections from the stored
 /// operations, and each device's vulnerabilities (matched again where the
 /// facts or the vulnerability data changed).
-fn load_site(db: &Path, name: Option<String>) -> anyhow::Result<SiteData> {
-    let store = output::open_existing(db)?;
+fn load_site(db: &DbArgs, name: Option<String>) -> anyhow::Result<SiteData> {
+    let store = db.inventory()?;
     let mut site = SiteData {
-        name: name.unwrap_or_else(|| db.file_stem().and_then(|s| s.to_str()).unwrap_or("site").to_string()),
+        name: name.unwrap_or_else(|| db.site_name()),
         devices: store.devices()?,
         events: store.events(&EventFilter::default())?,
         external: store.external_endpoints()?,
         ..Default::default()
     };
-    add_detection(&mut site, &store)?;
+    add_detection(&mut site, store.as_ref())?;
     site.connections_from_events();
-    let mut vdb = SqliteVulnDb::open(db).with_context(|| format!("opening the vulnerability tables of {}", db.display()))?;
+    let mut vdb = db.vulndb()?;
     let generation = vdb.generation()?;
-    site.vulns = match_devices(&mut vdb, &site.devices, generation)?;
+    site.vulns = match_devices(vdb.as_mut(), &site.devices, generation)?;
     Ok(site)
 }
 
 /// Adds what detection stored: who used which service of whom, remote
 /// access, hosts that reached the internet, services hosts served, and
 /// the alerts still open.
-fn add_detection(site: &mut SiteData, store: &dyn AlertStore) -> anyhow::Result<()> {
+fn add_detection<S: AlertStore + ?Sized>(site: &mut SiteData, store: &S) -> anyhow::Result<()> {
     let protocol = |svc: &Service| match svc {
         Service::Protocol(p) => Some(*p),
         Service::Port(..) => None,

@@ -90,3 +90,53 @@ fn listing_without_an_inventory_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 }
+
+/// The PostgreSQL server of the tests.
+fn postgres_url() -> String {
+    std::env::var("PALISADE_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+#[test]
+fn the_same_commands_work_on_postgresql() {
+    let Some(events) = palisade_sensor::testdata::shared_events("s7comm/icsnpp_s7comm_snap7_s300.pcap") else { return };
+    let schema = format!("cli_vulns_{}", std::process::id());
+    let mut client = postgres::Client::connect(&postgres_url(), postgres::NoTls)
+        .unwrap_or_else(|e| panic!("PostgreSQL is needed for this test ({e}); scripts/test.sh starts it"));
+    client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).expect("schema");
+    let sep = if postgres_url().contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}options=-csearch_path%3D{schema}", postgres_url());
+    // The console's inventory, as an analysis stores it.
+    let mut obs = palisade_engine::Observations::default();
+    obs.ingest(&events);
+    let mut inventory = palisade_engine::build_inventory(&obs);
+    let mut log = palisade_engine::ActivityLog::default();
+    log.ingest(&events);
+    let mut store = palisade_store::open(&palisade_store::Location::Postgres(url.clone())).expect("store");
+    let run = palisade_store::AnalysisRecord { inputs: vec!["s7".into()], packets: 1, bytes: 1, errors: Vec::new() };
+    store.save_analysis(&obs, &mut inventory, &log, &run).expect("save");
+
+    let pg = |args: &[&str]| -> Value {
+        let out = bin().args(args).args(["--json", "--database-url", &url]).output().expect("run palisade");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let import = bin().args(["vulndb", "import", "--json", "--database-url", &url]).arg(fixtures()).output().expect("import");
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let report: Value = serde_json::from_slice(&import.stdout).expect("JSON");
+    assert_eq!(report["files"].as_array().map(Vec::len), Some(7));
+    let mut cves: Vec<String> =
+        pg(&["vulns"]).as_array().expect("array").iter().filter_map(|v| v["cve"].as_str().map(str::to_string)).collect();
+    cves.sort_unstable();
+    assert_eq!(cves, ["CVE-2099-1001", "CVE-2099-1003", "CVE-2099-1005", "CVE-2099-1008", "CVE-2099-1102"]);
+    assert_eq!(pg(&["recommendations"])["site"][0]["kind"], "known-exploited");
+    assert_eq!(pg(&["risk"])["devices"][0]["type"], "plc");
+    let out = tempfile::tempdir().expect("tmp");
+    let html = out.path().join("vulns.html");
+    let done = bin().args(["report", "vulns", "--database-url", &url, "--out"]).arg(&html).output().expect("report");
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(std::fs::read_to_string(&html).expect("html").contains("CVE-2099-1001"));
+    // --db and --database-url name two databases: refused.
+    let both = bin().args(["vulns", "--db", "x.db", "--database-url", &url]).output().expect("run");
+    assert_eq!(both.status.code(), Some(2));
+    client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).expect("drop");
+}
