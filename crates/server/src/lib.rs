@@ -5,6 +5,7 @@
 //! needs is written in its OpenAPI entry and checked on every request.
 
 mod api;
+pub mod assessment;
 pub mod auth;
 mod error;
 mod extract;
@@ -55,6 +56,7 @@ pub struct AppState {
     max_upload_bytes: u64,
     secure_cookies: bool,
     openapi: Arc<serde_json::Value>,
+    vulns: Arc<assessment::VulnState>,
 }
 
 /// The first admin, when this start created one.
@@ -96,6 +98,7 @@ pub fn build(config: &ServerConfig) -> anyhow::Result<(Router, Option<FirstAdmin
         max_upload_bytes: config.max_upload_bytes,
         secure_cookies: config.tls.is_some(),
         openapi: Arc::new(doc),
+        vulns: Arc::default(),
     };
     let router = api_router
         .merge(ui::routes())

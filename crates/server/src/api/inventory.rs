@@ -156,13 +156,15 @@ fn device_ips(device: &Device) -> Vec<String> {
 }
 
 /// One device: its identity facts with their sources, the operations and
-/// violations it took part in, its alerts and vulnerabilities.
+/// violations it took part in, its alerts, its vulnerabilities (with the
+/// evidence of each match), its risk score with the parts, and the
+/// recommendations that concern it.
 #[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "inventory", params(("id" = i64, Path, description = "Device id")),
     security(("session" = ["read-only"]), ("token" = ["read-only"])),
-    responses((status = 200, description = "`{device, connections, events, alerts, vulnerabilities}`", body = Object),
+    responses((status = 200, description = "`{device, connections, events, alerts, vulnerabilities, risk, recommendations}` (`vulnerability_note` says why the last three are empty when the vulnerability data cannot be read)", body = Object),
               (status = 404, description = "No such device")))]
 async fn get_device(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<serde_json::Value>> {
-    state
+    let Json(mut body) = state
         .pool
         .run(move |db| {
             let device = db.device(id)?.ok_or_else(|| ApiError::not_found(format!("no device with id {id}")))?;
@@ -193,10 +195,13 @@ async fn get_device(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) ->
                 "connections": connections,
                 "events": events,
                 "alerts": alerts,
-                "vulnerabilities": [],
             })))
         })
-        .await
+        .await?;
+    if let (Some(body), serde_json::Value::Object(vulns)) = (body.as_object_mut(), super::vulns::device_part(&state, id).await) {
+        body.extend(vulns);
+    }
+    Ok(Json(body))
 }
 
 /// Counts for the dashboard: devices by type and Purdue level, top

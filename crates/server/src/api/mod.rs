@@ -7,6 +7,7 @@ mod alerts;
 mod captures;
 mod inventory;
 mod session;
+mod vulns;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -36,6 +37,7 @@ use utoipa_axum::routes;
         (name = "alerts", description = "Alerts and their workflow"),
         (name = "captures", description = "Capture upload and analysis"),
         (name = "admin", description = "Users, API tokens, sites, sensors, settings"),
+        (name = "vulnerabilities", description = "Advisory import, vulnerability matches, recommendations, risk, reports"),
         (name = "meta", description = "Health and this document")
     )
 )]
@@ -61,6 +63,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(alerts::routes())
         .merge(captures::routes())
         .merge(admin::routes())
+        .merge(vulns::routes())
 }
 
 /// Whether the console is up.

@@ -1,0 +1,592 @@
+//! Vulnerabilities: importing advisories (NVD CVE and CPE JSON, CSAF 2.0,
+//! the CISA KEV catalog), the matches on the inventory with their
+//! evidence, recommendations, risk scores with their parts, attack paths,
+//! and the two HTML reports.
+
+use crate::assessment::{site_of_device, Assessment, ImportRecord, ImportedFile};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiQuery;
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use palisade_store::DEFAULT_SITE;
+use palisade_vulndb::advice::Recommendation;
+use palisade_vulndb::matching::VulnMatch;
+use palisade_vulndb::site::device_label;
+use palisade_vulndb::{import, report};
+use serde::Deserialize;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(import_files))
+        .routes(routes!(status))
+        .routes(routes!(vulnerabilities))
+        .routes(routes!(recommendations))
+        .routes(routes!(risk))
+        .routes(routes!(risk_report))
+        .routes(routes!(vulnerability_report))
+}
+
+/// The current assessment of a site (the default one when not given),
+/// computed on the blocking pool when its inputs changed.
+async fn assessment(state: &AppState, site: Option<i64>) -> ApiResult<Arc<Assessment>> {
+    let vulns = state.vulns.clone();
+    let location = state.pool.location().clone();
+    let site = site.unwrap_or(DEFAULT_SITE);
+    state.pool.run(move |db| vulns.assessment(db, &location, site)).await
+}
+
+// ------------------------------------------------------------------ import
+
+/// Extracted archive entries may hold this many times the upload limit.
+const EXTRACT_FACTOR: u64 = 4;
+/// How many bytes of a file are read to tell its kind.
+const SNIFF_BYTES: u64 = 64 * 1024;
+
+/// Removes a folder and what is in it when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A name as the uploader gave it, without folders or control characters.
+fn clean_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if clean.is_empty() {
+        "upload.json".into()
+    } else {
+        clean
+    }
+}
+
+/// Imports one or more vulnerability files sent as `multipart/form-data`
+/// (each file part is one file): NVD CVE or CPE dictionary JSON 2.0, CSAF
+/// 2.0 advisories or the CISA KEV catalog, as `.json`, `.json.gz`, or
+/// `.zip` archives of them. Every file is checked before anything is
+/// imported: if one is not a known format, nothing is imported (400).
+/// Each file is then imported in one transaction; a file refused while
+/// importing leaves nothing of itself behind (422 with the per-file report).
+#[utoipa::path(post, path = "/api/v1/vulndb/import", tag = "vulnerabilities",
+    request_body(content = String, content_type = "multipart/form-data", description = "One or more file parts"),
+    security(("session" = ["admin"]), ("token" = ["admin"])),
+    responses((status = 200, description = "`{files: [{file, kind, records, changed, error}], status}`", body = Object),
+              (status = 400, description = "Not multipart, no file, or a file of no known format: `{error, status, files}`; nothing imported"),
+              (status = 413, description = "Larger than the server accepts"),
+              (status = 422, description = "Some files were refused while importing (the others were imported): `{error, status, files}`")))]
+async fn import_files(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| ApiError::bad_request("send the files as multipart/form-data, one file part each"))?;
+    let limit = state.max_upload_bytes;
+    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("uploads larger than {limit} bytes are not accepted here"));
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let dir = TempDir(state.upload_dir.join(format!("vulndb-{}", crate::auth::random_secret())));
+    tokio::fs::create_dir_all(&dir.0).await.map_err(|e| ApiError::internal("saving the upload", e))?;
+    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+    let mut saved: Vec<(String, PathBuf)> = Vec::new();
+    let mut size: u64 = 0;
+    let bad = |e: multer::Error| ApiError::bad_request(format!("the upload could not be read as multipart/form-data: {e}"));
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+        let Some(name) = field.file_name().map(clean_name) else { continue };
+        let path = dir.0.join(saved.len().to_string());
+        let mut file = tokio::fs::File::create(&path).await.map_err(|e| ApiError::internal("saving the upload", e))?;
+        while let Some(chunk) = field.chunk().await.map_err(bad)? {
+            size = size.saturating_add(chunk.len() as u64);
+            if size > limit {
+                return Err(too_large());
+            }
+            file.write_all(&chunk).await.map_err(|e| ApiError::internal("saving the upload", e))?;
+        }
+        file.flush().await.map_err(|e| ApiError::internal("saving the upload", e))?;
+        saved.push((name, path));
+    }
+    if saved.is_empty() {
+        return Err(ApiError::bad_request("no file in the upload: send one or more file parts (multipart/form-data)"));
+    }
+    let vulns = state.vulns.clone();
+    let location = state.pool.location().clone();
+    let extract_limit = limit.saturating_mul(EXTRACT_FACTOR);
+    let (status, files, db_status) = tokio::task::spawn_blocking(move || {
+        let _turn = vulns.importing.lock().unwrap_or_else(|p| p.into_inner());
+        let outcome = import_saved(&location, &saved, &dir.0, extract_limit);
+        drop(dir);
+        outcome
+    })
+    .await
+    .map_err(|e| ApiError::internal("vulnerability import", e))??;
+    let refused = files.iter().filter(|f| f.error.is_some()).count();
+    if status != StatusCode::BAD_REQUEST {
+        state.vulns.record(ImportRecord { at: crate::auth::rfc3339_now(), user: caller.user.username.clone(), files: files.clone() });
+    }
+    let mut body = serde_json::json!({ "files": files, "status": db_status });
+    if status != StatusCode::OK {
+        body = serde_json::json!({
+            "error": if status == StatusCode::BAD_REQUEST {
+                format!("{refused} of {} files are not vulnerability data this console knows; nothing was imported", files.len())
+            } else {
+                format!("{refused} of {} files were refused while importing; the others were imported", files.len())
+            },
+            "status": status.as_u16(),
+            "files": files,
+            "database": db_status,
+        });
+    }
+    Ok((status, Json(body)).into_response())
+}
+
+/// Imports saved uploads: archives are unpacked, every file's kind is
+/// checked first (400 and nothing imported if one is unknown), then each
+/// is imported. The status to answer, the per-file outcome and what the
+/// database holds afterwards.
+fn import_saved(
+    location: &palisade_store::Location,
+    saved: &[(String, PathBuf)],
+    dir: &Path,
+    extract_limit: u64,
+) -> ApiResult<(StatusCode, Vec<ImportedFile>, Option<palisade_vulndb::db::DbStatus>)> {
+    let mut candidates: Vec<(String, PathBuf)> = Vec::new();
+    let mut files: Vec<ImportedFile> = Vec::new();
+    let refuse = |file: String, kind: Option<String>, error: String| ImportedFile {
+        file,
+        kind,
+        records: 0,
+        changed: 0,
+        imported: false,
+        error: Some(error),
+    };
+    let mut extracted = 0u64;
+    for (name, path) in saved {
+        match is_zip(path) {
+            Ok(true) => match unzip(name, path, dir, extract_limit, &mut extracted) {
+                Ok(entries) if entries.is_empty() => {
+                    files.push(refuse(name.clone(), None, "the archive holds no .json or .json.gz file".into()))
+                }
+                Ok(entries) => candidates.extend(entries),
+                Err(e) => files.push(refuse(name.clone(), None, e)),
+            },
+            Ok(false) => candidates.push((name.clone(), path.clone())),
+            Err(e) => files.push(refuse(name.clone(), None, e)),
+        }
+    }
+    let mut checked = Vec::with_capacity(candidates.len());
+    for (name, path) in candidates {
+        match kind_of(&path) {
+            Ok(kind) => checked.push((name, path, kind)),
+            Err(e) => files.push(refuse(name, None, e)),
+        }
+    }
+    if !files.is_empty() {
+        // Nothing is imported: the files that were fine are listed as such.
+        for (name, _, kind) in checked {
+            files.push(ImportedFile { file: name, kind: Some(kind.as_str().into()), records: 0, changed: 0, imported: false, error: None });
+        }
+        return Ok((StatusCode::BAD_REQUEST, files, None));
+    }
+    let mut vdb = crate::assessment::open_vulns(location)?;
+    for (name, path, kind) in checked {
+        files.push(match import::import_file(vdb.as_mut(), &path) {
+            Ok(done) => ImportedFile {
+                file: name,
+                kind: Some(done.kind),
+                records: done.records,
+                changed: done.changed,
+                imported: true,
+                error: None,
+            },
+            Err(e) => refuse(name, Some(kind.as_str().into()), e),
+        });
+    }
+    let finished = vdb.finish_import();
+    let db_status = vdb.status().map_err(|e| ApiError::internal("reading the vulnerability database", e))?;
+    finished.map_err(|e| ApiError::internal("finishing the vulnerability import", e))?;
+    let status = if files.iter().any(|f| f.error.is_some()) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, files, Some(db_status)))
+}
+
+/// Whether a saved file is a zip archive (from its first bytes).
+fn is_zip(path: &Path) -> Result<bool, String> {
+    let mut head = [0u8; 4];
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let n = file.read(&mut head).map_err(|e| e.to_string())?;
+    Ok(head.get(..n) == Some(b"PK\x03\x04".as_slice()))
+}
+
+/// Unpacks the `.json` and `.json.gz` entries of an archive into `dir`,
+/// keeping the unpacked total under `limit`; their names and paths.
+fn unzip(name: &str, path: &Path, dir: &Path, limit: u64, extracted: &mut u64) -> Result<Vec<(String, PathBuf)>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| format!("not a readable zip archive: {e}"))?;
+    let mut out = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| format!("entry {i}: {e}"))?;
+        let entry_name = entry.name().map_err(|e| format!("entry {i}: {e}"))?.to_string();
+        let lower = entry_name.to_ascii_lowercase();
+        if entry.is_dir() || !(lower.ends_with(".json") || lower.ends_with(".json.gz")) {
+            continue;
+        }
+        let target = dir.join(format!("{}-{i}", path.file_name().and_then(|n| n.to_str()).unwrap_or("zip")));
+        let mut out_file = std::fs::File::create(&target).map_err(|e| e.to_string())?;
+        let room = limit.saturating_sub(*extracted);
+        let copied =
+            std::io::copy(&mut (&mut entry).take(room.saturating_add(1)), &mut out_file).map_err(|e| format!("{entry_name}: {e}"))?;
+        if copied > room {
+            return Err(format!("unpacked, the archive is larger than {limit} bytes"));
+        }
+        *extracted += copied;
+        out.push((format!("{name}/{entry_name}"), target));
+    }
+    Ok(out)
+}
+
+/// The kind of a vulnerability file, from its first bytes (gzip undone).
+fn kind_of(path: &Path) -> Result<import::FileKind, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic).map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut head = Vec::new();
+    if n == 2 && magic == [0x1f, 0x8b] {
+        flate2::read::MultiGzDecoder::new(file)
+            .take(SNIFF_BYTES)
+            .read_to_end(&mut head)
+            .map_err(|e| format!("not a readable gzip file: {e}"))?;
+    } else {
+        file.take(SNIFF_BYTES).read_to_end(&mut head).map_err(|e| e.to_string())?;
+    }
+    if head.iter().all(u8::is_ascii_whitespace) {
+        return Err("the file is empty".into());
+    }
+    import::sniff(&head).ok_or_else(|| "not an NVD CVE or CPE JSON 2.0 feed, a CSAF 2.0 advisory or a CISA KEV catalog".into())
+}
+
+/// What the vulnerability database holds and the recent imports through
+/// this console.
+#[utoipa::path(get, path = "/api/v1/vulndb/status", tag = "vulnerabilities",
+    security(("session" = ["read-only"]), ("token" = ["read-only"])),
+    responses((status = 200, description = "`{cves, cpe_matches, products, advisories, kev, generation, imports: [{at, user, files}]}`", body = Object),
+              (status = 503, description = "This console's database cannot hold vulnerability data")))]
+async fn status(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let location = state.pool.location().clone();
+    let counts = state
+        .pool
+        .run(move |_| {
+            let vdb = crate::assessment::open_vulns(&location)?;
+            vdb.status().map_err(|e| ApiError::internal("reading the vulnerability database", e))
+        })
+        .await?;
+    let mut body = serde_json::to_value(counts).map_err(|e| ApiError::internal("vulnerability status", e))?;
+    body["imports"] = serde_json::json!(state.vulns.recent());
+    Ok(Json(body))
+}
+
+// --------------------------------------------------------- vulnerabilities
+
+/// Filters of the vulnerability list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VulnParams {
+    /// The site (id; the default site when not given).
+    site: Option<i64>,
+    /// Only this device's matches.
+    device_id: Option<i64>,
+    /// Only CVE ids containing this text (e.g. `CVE-2023-`).
+    cve: Option<String>,
+    /// Only matches scored at least this (CVSS 0-10, v3 else v4).
+    min_cvss: Option<f64>,
+    /// Only known exploited vulnerabilities (CISA KEV).
+    kev: Option<bool>,
+    /// At most this many, 1-10000 (default 1000).
+    limit: Option<usize>,
+}
+
+/// A match as the API shows it: the match with its device's label.
+fn match_json(m: &VulnMatch, a: &Assessment) -> serde_json::Value {
+    let mut v = serde_json::to_value(m).unwrap_or_default();
+    v["device"] = serde_json::json!(a.site.device(m.device_id).map(device_label));
+    v
+}
+
+/// Vulnerabilities matched on the inventory, worst first (score, then
+/// device), each with its evidence: which identity facts, which CPE or
+/// CSAF product, and how confident the match is.
+#[utoipa::path(get, path = "/api/v1/vulnerabilities", tag = "vulnerabilities", params(VulnParams),
+    security(("session" = ["read-only"]), ("token" = ["read-only"])),
+    responses((status = 200, description = "`{items: [{device_id, device, cve, summary, cvss3, cvss4, severity, kev, confidence, confidence_label, fixed_version, remediations, basis: [{source, reference, product, matched_by, versions, facts, confidence, advisory, url}]}], total, devices, kev, generation, computed_at}`", body = Object),
+              (status = 400, description = "Bad filter"), (status = 503, description = "This console's database cannot hold vulnerability data")))]
+async fn vulnerabilities(State(state): State<AppState>, ApiQuery(params): ApiQuery<VulnParams>) -> ApiResult<Json<serde_json::Value>> {
+    let limit = params.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 10000"));
+    }
+    if params.min_cvss.is_some_and(|s| !(0.0..=10.0).contains(&s)) {
+        return Err(ApiError::bad_request("min_cvss must be between 0 and 10"));
+    }
+    let cve = params.cve.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_ascii_uppercase);
+    let a = assessment(&state, params.site).await?;
+    let mut all: Vec<&VulnMatch> = match params.device_id {
+        Some(id) => a.site.vulns.get(&id).map(|v| v.iter().collect()).unwrap_or_default(),
+        None => a.site.vulns.values().flatten().collect(),
+    };
+    all.retain(|m| {
+        cve.as_ref().is_none_or(|c| m.cve.to_ascii_uppercase().contains(c.as_str()))
+            && params.min_cvss.is_none_or(|s| m.score() >= s)
+            && (!params.kev.unwrap_or(false) || m.kev.is_some())
+    });
+    all.sort_by(|x, y| y.score().total_cmp(&x.score()).then(x.device_id.cmp(&y.device_id)).then(x.cve.cmp(&y.cve)));
+    let devices = all.iter().map(|m| m.device_id).collect::<std::collections::BTreeSet<_>>().len();
+    let kev = all.iter().filter(|m| m.kev.is_some()).count();
+    let items: Vec<serde_json::Value> = all.iter().take(limit).map(|m| match_json(m, &a)).collect();
+    Ok(Json(serde_json::json!({
+        "items": items,
+        "total": all.len(),
+        "devices": devices,
+        "kev": kev,
+        "generation": a.generation,
+        "computed_at": a.computed_at,
+    })))
+}
+
+// --------------------------------------------------------- recommendations
+
+/// Which recommendations to list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecommendationParams {
+    /// The site (id; the default site when not given).
+    site: Option<i64>,
+    /// Only this device's recommendations (and the site's that concern it).
+    device_id: Option<i64>,
+    /// Devices listed at most, riskiest first, 1-10000 (default 200).
+    limit: Option<usize>,
+}
+
+/// Recommendations for the site and for each device (riskiest devices
+/// first), most urgent first, each with the evidence it rests on.
+#[utoipa::path(get, path = "/api/v1/recommendations", tag = "vulnerabilities", params(RecommendationParams),
+    security(("session" = ["read-only"]), ("token" = ["read-only"])),
+    responses((status = 200, description = "`{site: [{kind, priority, title, action, device_ids, evidence: [{kind, device_id, detail}]}], devices: [{device_id, device, score, recommendations}], total_devices, labels: {id: label}}`", body = Object),
+              (status = 400, description = "Bad parameter"), (status = 503, description = "This console's database cannot hold vulnerability data")))]
+async fn recommendations(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<RecommendationParams>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let limit = params.limit.unwrap_or(200);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 10000"));
+    }
+    let a = assessment(&state, params.site).await?;
+    let site: Vec<&Recommendation> = a.recs.site.iter().filter(|r| params.device_id.is_none_or(|id| r.device_ids.contains(&id))).collect();
+    // Devices in risk order, those with recommendations only.
+    let with_recs = a
+        .risk
+        .devices
+        .iter()
+        .filter(|d| params.device_id.is_none_or(|id| d.device_id == id))
+        .filter_map(|d| a.recs.devices.get(&d.device_id).filter(|r| !r.is_empty()).map(|r| (d, r)));
+    let total = with_recs.clone().count();
+    let devices: Vec<serde_json::Value> = with_recs
+        .take(limit)
+        .map(|(d, r)| serde_json::json!({ "device_id": d.device_id, "device": d.device, "score": d.score, "level": d.level, "recommendations": r }))
+        .collect();
+    let mut labels = serde_json::Map::new();
+    for id in site.iter().flat_map(|r| r.device_ids.iter().chain(r.evidence.iter().filter_map(|e| e.device_id.as_ref()))) {
+        if let Some(d) = a.site.device(*id) {
+            labels.insert(id.to_string(), serde_json::json!(device_label(d)));
+        }
+    }
+    Ok(Json(
+        serde_json::json!({ "site": site, "devices": devices, "total_devices": total, "labels": labels, "computed_at": a.computed_at }),
+    ))
+}
+
+// -------------------------------------------------------------------- risk
+
+/// How much of the device list to show.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RiskParams {
+    /// The site (id; the default site when not given).
+    site: Option<i64>,
+    /// Devices listed at most, riskiest first, 1-100000 (default 100).
+    limit: Option<usize>,
+}
+
+/// The site's risk score (0-100) with its parts, the devices' scores with
+/// theirs (riskiest first), how the scores spread, the ranked attack
+/// paths from internet-facing or IT hosts to controllers, and what the
+/// assessment could not see.
+#[utoipa::path(get, path = "/api/v1/risk", tag = "vulnerabilities", params(RiskParams),
+    security(("session" = ["read-only"]), ("token" = ["read-only"])),
+    responses((status = 200, description = "`{site, score, level, parts: [{name, points, max, reasons}], devices: [{device_id, device, type, score, level, parts}], total_devices, distribution: [{from, to, devices}], by_level, attack_paths: [{rank, score, entry, hops: [{device_id, device, via, weakness}]}], vulnerabilities, kev, notes, computed_at}`", body = Object),
+              (status = 400, description = "Bad parameter"), (status = 503, description = "This console's database cannot hold vulnerability data")))]
+async fn risk(State(state): State<AppState>, ApiQuery(params): ApiQuery<RiskParams>) -> ApiResult<Json<serde_json::Value>> {
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=100_000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 100000"));
+    }
+    let a = assessment(&state, params.site).await?;
+    let r = &a.risk;
+    let mut buckets = [0usize; 10];
+    let mut by_level = std::collections::BTreeMap::<&str, usize>::new();
+    for d in &r.devices {
+        if let Some(b) = buckets.get_mut((d.score.min(99) / 10) as usize) {
+            *b += 1;
+        }
+        *by_level.entry(d.level.as_str()).or_default() += 1;
+    }
+    let distribution: Vec<serde_json::Value> = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, n)| serde_json::json!({ "from": i * 10, "to": if i == 9 { 100 } else { i * 10 + 9 }, "devices": n }))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "site": r.site,
+        "score": r.score,
+        "level": r.level,
+        "parts": r.parts,
+        "devices": r.devices.iter().take(limit).collect::<Vec<_>>(),
+        "total_devices": r.devices.len(),
+        "distribution": distribution,
+        "by_level": by_level,
+        "attack_paths": r.attack_paths,
+        "vulnerabilities": a.site.vulns.values().map(Vec::len).sum::<usize>(),
+        "kev": a.site.vulns.values().flatten().filter(|m| m.kev.is_some()).count(),
+        "notes": a.notes,
+        "computed_at": a.computed_at,
+    })))
+}
+
+/// The one-device part of `GET /api/v1/devices/{id}`: its matches, its
+/// risk with the parts, and its recommendations (with the site's that
+/// concern it). Without vulnerability data, empty lists and a note.
+pub(super) async fn device_part(state: &AppState, id: i64) -> serde_json::Value {
+    let vulns = state.vulns.clone();
+    let location = state.pool.location().clone();
+    let found = state
+        .pool
+        .run(move |db| {
+            let Some(device) = db.device(id)? else { return Ok(None) };
+            let site = site_of_device(db, &device)?;
+            vulns.assessment(db, &location, site).map(Some)
+        })
+        .await;
+    match found {
+        Ok(None) => serde_json::json!({}),
+        Ok(Some(a)) => {
+            let vulns: Vec<serde_json::Value> =
+                a.site.vulns.get(&id).map(|v| v.iter().map(|m| match_json(m, &a)).collect()).unwrap_or_default();
+            let mine: &[Recommendation] = a.recs.devices.get(&id).map_or(&[], Vec::as_slice);
+            let site = a.recs.site.iter().filter(|r| r.device_ids.contains(&id) && !mine.iter().any(|m| m.kind == r.kind));
+            let recs: Vec<&Recommendation> = mine.iter().chain(site).collect();
+            serde_json::json!({
+                "vulnerabilities": vulns,
+                "risk": a.risk.devices.iter().find(|d| d.device_id == id),
+                "recommendations": recs,
+            })
+        }
+        Err(e) => serde_json::json!({ "vulnerabilities": [], "risk": null, "recommendations": [], "vulnerability_note": e.message }),
+    }
+}
+
+// ----------------------------------------------------------------- reports
+
+/// How to answer a report.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportParams {
+    /// The site (id; the default site when not given).
+    site: Option<i64>,
+    /// `1` or `true`: as a file to save (Content-Disposition attachment).
+    download: Option<String>,
+}
+
+/// The security policy of a report page: its own inline styles and
+/// images, nothing else (no scripts, no requests).
+const REPORT_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Writes a report on the blocking pool and answers it as HTML.
+async fn report_response(
+    state: &AppState,
+    params: ReportParams,
+    stem: &'static str,
+    write: fn(&Assessment, &str) -> String,
+) -> ApiResult<Response> {
+    let download = match params.download.as_deref() {
+        None | Some("") | Some("0") | Some("false") => false,
+        Some("1") | Some("true") => true,
+        Some(other) => return Err(ApiError::bad_request(format!("download must be 1 or 0, not {other:?}"))),
+    };
+    let a = assessment(state, params.site).await?;
+    let generated = report::generated_now();
+    let html = tokio::task::spawn_blocking(move || write(&a, &generated)).await.map_err(|e| ApiError::internal("writing the report", e))?;
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(REPORT_CSP));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if download {
+        let name = format!("attachment; filename=\"palisade-{stem}-{}.html\"", chrono::Utc::now().format("%Y-%m-%d"));
+        if let Ok(value) = HeaderValue::from_str(&name) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
+}
+
+/// The risk assessment report of the site: scores with their parts,
+/// recommendations with evidence, attack paths. One self-contained HTML
+/// page (inline styles and charts, no scripts) that prints cleanly to PDF.
+#[utoipa::path(get, path = "/api/v1/reports/risk", tag = "vulnerabilities", params(ReportParams),
+    security(("session" = ["read-only"]), ("token" = ["read-only"])),
+    responses((status = 200, description = "The report", content_type = "text/html"), (status = 400, description = "Bad parameter"),
+              (status = 503, description = "This console's database cannot hold vulnerability data")))]
+async fn risk_report(State(state): State<AppState>, ApiQuery(params): ApiQuery<ReportParams>) -> ApiResult<Response> {
+    report_response(&state, params, "risk-report", |a, generated| report::risk_report(&a.site, &a.recs, &a.risk, generated, &a.notes)).await
+}
+
+/// The vulnerability report of the site: every device's matches with the
+/// evidence and the fixes. One self-contained HTML page that prints
+/// cleanly to PDF.
+#[utoipa::path(get, path = "/api/v1/reports/vulns", tag = "vulnerabilities", params(ReportParams),
+    security(("session" = ["read-only"]), ("token" = ["read-only"])),
+    responses((status = 200, description = "The report", content_type = "text/html"), (status = 400, description = "Bad parameter"),
+              (status = 503, description = "This console's database cannot hold vulnerability data")))]
+async fn vulnerability_report(State(state): State<AppState>, ApiQuery(params): ApiQuery<ReportParams>) -> ApiResult<Response> {
+    report_response(&state, params, "vulnerability-report", |a, generated| report::vulnerability_report(&a.site, generated, &a.notes)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploaded_names_lose_their_folders() {
+        assert_eq!(clean_name("C:\\feeds\\nvd.json"), "nvd.json");
+        assert_eq!(clean_name("../../etc/kev.json"), "kev.json");
+        assert_eq!(clean_name("a\u{7}b.json"), "ab.json");
+        assert_eq!(clean_name(""), "upload.json");
+    }
+}
