@@ -8,20 +8,23 @@ export function setCsrf(token) {
   csrfToken = token || null;
 }
 
-/** An API error: the HTTP status and the server's message. */
+/** An API error: the HTTP status, the server's message and its whole JSON answer. */
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, data = null) {
     super(message);
     this.status = status;
+    this.data = data;
   }
 }
 
-/** Calls the API; resolves to the parsed JSON (or null for 204). */
+/** Calls the API (a FormData body goes as multipart); resolves to the parsed JSON (or null for 204). */
 export async function api(method, path, body, options = {}) {
   const headers = { Accept: 'application/json' };
   if (csrfToken && method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
   let payload;
-  if (body instanceof Blob || body instanceof ArrayBuffer) {
+  if (body instanceof FormData) {
+    payload = body;
+  } else if (body instanceof Blob || body instanceof ArrayBuffer) {
     payload = body;
     headers['Content-Type'] = 'application/octet-stream';
   } else if (body !== undefined) {
@@ -36,7 +39,7 @@ export async function api(method, path, body, options = {}) {
   if (!response.ok) {
     const message = (data && data.error) || `${response.status} ${response.statusText}`;
     if (response.status === 401 && !options.quiet) window.dispatchEvent(new CustomEvent('palisade:logged-out'));
-    throw new ApiError(response.status, message);
+    throw new ApiError(response.status, message, data);
   }
   return data;
 }

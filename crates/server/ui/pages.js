@@ -4,6 +4,7 @@
 import { api, qs, upload } from './api.js';
 import { barChart, donut, stackedColumns, legend, PALETTE } from './charts.js';
 import { NetworkMap } from './map.js';
+import { deviceVulnCards, VULN_PAGES } from './vulns.js';
 
 /** Creates an element: attributes (on* keys are listeners), then children (text, nodes, arrays). */
 export function el(tag, attrs = {}, ...children) {
@@ -38,7 +39,7 @@ const SEVERITIES = [['critical', '#dc2626'], ['high', '#ea580c'], ['medium', '#d
 const STATUSES = ['new', 'acknowledged', 'closed', 'learned', 'muted'];
 const LEVEL_NAMES = { 0: 'L0 process', 1: 'L1 control', 2: 'L2 supervision', 3: 'L3 operations', 4: 'L4 enterprise', 5: 'L5 internet', unknown: 'Unknown' };
 
-const time = (t) => {
+export const time = (t) => {
   if (!t) return '';
   const d = new Date(t);
   return Number.isNaN(d.getTime()) ? String(t) : d.toISOString().slice(0, 19).replace('T', ' ');
@@ -46,19 +47,19 @@ const time = (t) => {
 const join = (list) => (list || []).join(', ');
 const deviceName = (d) => (d.hostnames && d.hostnames[0]) || (d.ips && d.ips[0]) || (d.macs && d.macs[0]) || `device ${d.id}`;
 
-function pageHead(title, subtitle, ...actions) {
+export function pageHead(title, subtitle, ...actions) {
   return el('div', { class: 'page-head' }, el('div', {}, el('h1', {}, title), subtitle ? el('div', { class: 'muted' }, subtitle) : null), el('div', { class: 'toolbar' }, actions));
 }
 
-function card(title, ...body) {
+export function card(title, ...body) {
   return el('section', { class: 'card' }, title ? el('h2', {}, title) : null, body);
 }
 
-function stat(label, value, extra) {
+export function stat(label, value, extra) {
   return el('div', { class: 'card stat' }, el('div', { class: 'label' }, label), el('div', { class: 'value' }, String(value)), extra ? el('div', { class: 'muted' }, extra) : null);
 }
 
-function table(columns, rows, { onRow, sort, onSort } = {}) {
+export function table(columns, rows, { onRow, sort, onSort } = {}) {
   const head = el('tr', {}, columns.map((c) => {
     const sorted = sort && sort.key === c.sort;
     return el('th', {
@@ -71,7 +72,7 @@ function table(columns, rows, { onRow, sort, onSort } = {}) {
   return el('table', {}, el('thead', {}, head), body);
 }
 
-function empty(text) {
+export function empty(text) {
   return el('div', { class: 'empty' }, text);
 }
 
@@ -228,12 +229,9 @@ async function device({ args }) {
     { label: 'First seen', cell: (c) => time(c.first_seen) }, { label: 'Last seen', cell: (c) => time(c.last_seen) },
   ], data.connections) : empty('No connections recorded.'));
   const alerts = card('Alerts', data.alerts.length ? alertTable(data.alerts) : empty('No alerts for this device.'));
-  const vulns = card('Vulnerabilities', data.vulnerabilities.length ? table([
-    { label: 'ID', cell: (v) => v.id }, { label: 'Severity', cell: (v) => v.severity || '' }, { label: 'Title', cell: (v) => v.title || '' },
-  ], data.vulnerabilities) : empty('No known vulnerabilities.'));
   const events = card('Operations and violations', data.events.length ? eventTable(data.events) : empty('No operations or violations seen.'));
   return el('div', {}, pageHead(deviceName(d), `${d.type} · ${d.vendor || 'unknown vendor'}`, el('a', { class: 'button', href: '#/devices' }, '← Inventory')),
-    el('div', { class: 'grid2' }, summary, alerts), sources, el('div', { class: 'grid2' }, connections, vulns), events);
+    el('div', { class: 'grid2' }, summary, alerts), deviceVulnCards(data), sources, connections, events);
 }
 
 function eventTable(events) {
@@ -501,4 +499,4 @@ async function password({ user, refreshUser }) {
 }
 
 /** Every page, by the first part of the hash. */
-export const PAGES = { overview, devices, device, alerts: alertsPage, map: mapPage, events, upload: uploadPage, users, settings, password };
+export const PAGES = { overview, devices, device, alerts: alertsPage, map: mapPage, events, upload: uploadPage, users, settings, password, ...VULN_PAGES };
