@@ -150,14 +150,22 @@ fn palisade_flow_limits(max_flows: usize) -> palisade_sensor::TableLimits {
 /// What an analysis did, for the summary line.
 pub struct Summary {
     stats: RunStats,
-    devices: usize,
-    events: usize,
-    alerts: usize,
+    /// Devices in the site's inventory afterwards.
+    pub devices: usize,
+    /// Operations and violations recorded.
+    pub events: usize,
+    /// Alerts raised or updated.
+    pub alerts: usize,
     elapsed: Duration,
     failed_inputs: usize,
 }
 
 impl Summary {
+    /// The errors met in the inputs, one line each.
+    pub fn errors(&self) -> Vec<String> {
+        self.stats.inputs.iter().flat_map(|i| i.errors.iter().cloned()).collect()
+    }
+
     fn print(&self, json: bool) -> anyhow::Result<()> {
         let a = &self.stats.analyzer;
         let secs = self.elapsed.as_secs_f64().max(1e-9);
@@ -264,7 +272,7 @@ pub fn analyze_into_with_progress(
     merged.merge(observations);
     let mut inventory = build_inventory(&merged);
     tracing::debug!("inventory merged and built in {:.2?}", phase.elapsed());
-    let errors: Vec<String> = stats.inputs.iter().flat_map(|i| i.errors.iter().cloned()).collect();
+    let errors = stats.inputs.iter().flat_map(|i| i.errors.iter().cloned()).collect();
     let record = AnalysisRecord { inputs: names.clone(), packets: stats.analyzer.packets, bytes: stats.analyzer.bytes, errors };
     let phase = Instant::now();
     store.save_analysis(&merged, &mut inventory, &activity, &record)?;

@@ -5,6 +5,7 @@ mod count;
 mod detection;
 mod output;
 mod serve;
+mod sync;
 mod vulns;
 
 use clap::{Parser, Subcommand};
@@ -135,6 +136,8 @@ enum Command {
     },
     /// Serve the console: REST API under /api/v1 and the web UI (SQLite by default, or PostgreSQL).
     Serve(serve::ServeArgs),
+    /// Send what this sensor analysed since its last sync to the console (or to a file for sites without a link).
+    Sync(sync::SyncArgs),
     /// The embedded IEEE MAC vendor registry.
     Oui {
         #[command(subcommand)]
@@ -226,6 +229,7 @@ fn run(command: Command) -> anyhow::Result<u8> {
             serve::serve_demo(&db, listen)
         }
         Command::Serve(args) => serve::serve(args),
+        Command::Sync(args) => sync::sync(&args),
         Command::Oui { command: OuiCommand::Refresh { out, inputs } } => {
             let summary = palisade_oui::refresh(&inputs, &out)?;
             println!("wrote {} entries to {}", summary.entries, out.display());

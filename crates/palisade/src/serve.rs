@@ -8,7 +8,7 @@ use clap::Args;
 use palisade_capture::{open_input, Input};
 use palisade_sensor::{Opener, PipelineConfig, Progress};
 use palisade_server::{AnalysisOutcome, Analyzer, FirstAdmin, ServerConfig};
-use palisade_store::Location;
+use palisade_store::{DeviceQuery, Location};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -49,12 +49,23 @@ struct CliAnalyzer {
 }
 
 impl Analyzer for CliAnalyzer {
-    fn analyze(&self, location: &Location, capture: &Path, name: &str, progress: Arc<Progress>) -> anyhow::Result<AnalysisOutcome> {
+    fn analyze(
+        &self,
+        location: &Location,
+        site_id: i64,
+        capture: &Path,
+        name: &str,
+        progress: Arc<Progress>,
+    ) -> anyhow::Result<AnalysisOutcome> {
         let mut store = palisade_store::open(location)?;
+        store.set_site(site_id);
+        let in_site = DeviceQuery { site: Some(site_id), ..Default::default() };
+        let before = store.device_count(&in_site)?;
         let path = capture.to_path_buf();
         let opener: Opener = Box::new(move || open_input(&Input::Path(path)));
+        // Detection as `palisade analyze` runs it: the site's stored learning period (14 days for a new one).
         let detection = DetectionOptions { evidence_dir: self.evidence_dir.clone(), ..Default::default() };
-        analyze_into_with_progress(
+        let summary = analyze_into_with_progress(
             store.as_mut(),
             vec![(name.to_string(), opener)],
             &PipelineConfig::default(),
@@ -62,12 +73,14 @@ impl Analyzer for CliAnalyzer {
             &detection,
             progress.clone(),
         )?;
-        let last = store.analyses(1)?.into_iter().next();
+        let after = store.device_count(&in_site)?;
         Ok(AnalysisOutcome {
             packets: progress.packets.load(Ordering::Relaxed),
-            devices: store.device_stats()?.total as usize,
-            events: 0,
-            errors: last.map(|a| a.errors).unwrap_or_default(),
+            devices: summary.devices,
+            new_devices: after.saturating_sub(before) as usize,
+            events: summary.events,
+            alerts: summary.alerts,
+            errors: summary.errors(),
         })
     }
 }

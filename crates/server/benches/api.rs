@@ -69,7 +69,14 @@ fn options() -> Options {
 struct NoAnalyzer;
 
 impl Analyzer for NoAnalyzer {
-    fn analyze(&self, _: &Location, _: &std::path::Path, _: &str, _: Arc<palisade_sensor::Progress>) -> anyhow::Result<AnalysisOutcome> {
+    fn analyze(
+        &self,
+        _: &Location,
+        _: i64,
+        _: &std::path::Path,
+        _: &str,
+        _: Arc<palisade_sensor::Progress>,
+    ) -> anyhow::Result<AnalysisOutcome> {
         anyhow::bail!("not in the benchmark")
     }
 }

@@ -27,6 +27,8 @@ pub const SESSION_COOKIE: &str = "palisade_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Prefix of API tokens, so they are recognisable in scripts and logs.
 pub const TOKEN_PREFIX: &str = "plt_";
+/// Prefix of remote sensor tokens (they can only send their site's results).
+pub const SENSOR_TOKEN_PREFIX: &str = "pls_";
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 10;
 
@@ -69,6 +71,8 @@ pub enum Need {
     AnyUser,
     /// A logged-in user with at least this role and a password of their own.
     Role(Role),
+    /// A remote sensor, by its token (scope `sensor`).
+    Sensor,
 }
 
 impl Need {
@@ -76,6 +80,8 @@ impl Need {
     fn from_scope(scope: &str) -> Option<Self> {
         if scope == "any" {
             Some(Need::AnyUser)
+        } else if scope == "sensor" {
+            Some(Need::Sensor)
         } else {
             Role::from_name(scope).map(Need::Role)
         }
@@ -351,6 +357,25 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Ca
     Ok(caller)
 }
 
+/// A remote sensor, authenticated by its token.
+#[derive(Clone, Debug)]
+pub struct SensorCaller(pub palisade_store::Sensor);
+
+/// Authenticates a remote sensor from its bearer token.
+async fn authenticate_sensor(state: &AppState, headers: &HeaderMap) -> Result<SensorCaller, ApiError> {
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let Some(token) = bearer.map(str::trim).filter(|t| t.starts_with(SENSOR_TOKEN_PREFIX)) else {
+        return Err(ApiError::unauthorized(format!(
+            "send the sensor's token ({SENSOR_TOKEN_PREFIX}..., given once when an admin created the sensor) as Authorization: Bearer"
+        )));
+    };
+    let hash = token_hash(token);
+    match state.pool.run(move |db| Ok(db.sensor_by_token(&hash)?)).await? {
+        Some(sensor) => Ok(SensorCaller(sensor)),
+        None => Err(ApiError::unauthorized("the sensor token is not valid (the sensor was removed, or the token mistyped)")),
+    }
+}
+
 /// Checks the caller against what the route needs, on every request.
 pub async fn authorize(State(state): State<AppState>, mut request: Request, next: Next) -> Result<Response, ApiError> {
     let path = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
@@ -368,6 +393,11 @@ pub async fn authorize(State(state): State<AppState>, mut request: Request, next
         None => return Err(ApiError::forbidden("this endpoint is not documented, so nobody may use it")),
     };
     if need == Need::Public {
+        return Ok(next.run(request).await);
+    }
+    if need == Need::Sensor {
+        let sensor = authenticate_sensor(&state, request.headers()).await?;
+        request.extensions_mut().insert(sensor);
         return Ok(next.run(request).await);
     }
     let Some(caller) = authenticate(&state, request.headers()).await? else {

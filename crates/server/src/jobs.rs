@@ -1,32 +1,51 @@
-//! Capture uploads analysed in the background, one at a time, with their
-//! progress.
+//! Capture uploads analysed in the background, one at a time. Jobs are
+//! kept in the store, so the list and the results survive a restart; the
+//! progress of the running one is followed live.
 
+use crate::pool::Pool;
 use palisade_sensor::Progress;
-use palisade_store::Location;
-use serde::Serialize;
-use std::collections::BTreeMap;
+use palisade_store::{JobRecord, Location};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
+/// Why a job that was queued or running when the console stopped failed.
+pub const INTERRUPTED: &str = "interrupted by a restart; upload again";
+
 /// What an analysis of an uploaded capture found.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AnalysisOutcome {
     /// Packets read.
     pub packets: u64,
-    /// Devices in the inventory afterwards.
+    /// Devices in the site's inventory afterwards.
     pub devices: usize,
+    /// Devices the capture added to the site's inventory.
+    #[serde(default)]
+    pub new_devices: usize,
     /// Operations and violations recorded.
     pub events: usize,
+    /// Alerts raised or updated by detection.
+    #[serde(default)]
+    pub alerts: usize,
     /// Errors met in the capture (the packets before them were analysed).
     pub errors: Vec<String>,
 }
 
-/// Analyses one capture file into the store at `location`; the binary
-/// provides it (the same pipeline as `palisade analyze`).
+/// Analyses one capture file into a site of the store at `location`; the
+/// binary provides it (the same pipeline as `palisade analyze`, detection
+/// included).
 pub trait Analyzer: Send + Sync + 'static {
-    /// Analyses `capture` (shown as `name`), reporting into `progress`.
-    fn analyze(&self, location: &Location, capture: &Path, name: &str, progress: Arc<Progress>) -> anyhow::Result<AnalysisOutcome>;
+    /// Analyses `capture` (shown as `name`) into site `site_id`, reporting into `progress`.
+    fn analyze(
+        &self,
+        location: &Location,
+        site_id: i64,
+        capture: &Path,
+        name: &str,
+        progress: Arc<Progress>,
+    ) -> anyhow::Result<AnalysisOutcome>;
 }
 
 /// Where a job is.
@@ -43,6 +62,26 @@ pub enum JobState {
     Failed,
 }
 
+impl JobState {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    fn from_name(name: &str) -> Self {
+        match name {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "done" => JobState::Done,
+            _ => JobState::Failed,
+        }
+    }
+}
+
 /// One uploaded capture and its analysis.
 #[derive(Clone, Debug, Serialize)]
 pub struct JobView {
@@ -54,6 +93,8 @@ pub struct JobView {
     pub size: u64,
     /// Who uploaded it.
     pub user: String,
+    /// The site it is analysed into.
+    pub site_id: i64,
     /// When it was uploaded (RFC 3339).
     pub created_at: String,
     /// Where it is.
@@ -70,104 +111,89 @@ pub struct JobView {
     pub error: Option<String>,
 }
 
-struct Job {
-    view: JobView,
-    progress: Arc<Progress>,
-}
-
-/// The jobs of this server process (newest kept: 200).
+/// The uploads: stored jobs, and the live progress of the running one.
 #[derive(Default)]
 pub struct Jobs {
-    next_id: AtomicU64,
-    jobs: Mutex<BTreeMap<u64, Job>>,
+    live: Mutex<HashMap<i64, Arc<Progress>>>,
     /// Held while an analysis runs, so analyses never interleave.
     running: tokio::sync::Mutex<()>,
 }
 
 impl Jobs {
-    const KEEP: usize = 200;
+    /// Jobs listed at most.
+    pub const LIST: usize = 200;
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Job>> {
-        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Progress>>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a new upload.
-    pub fn add(&self, name: String, size: u64, user: String) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let view = JobView {
-            id,
-            name,
-            size,
-            user,
-            created_at: crate::auth::rfc3339_now(),
-            state: JobState::Queued,
-            bytes_done: 0,
-            packets: 0,
-            percent: 0,
-            outcome: None,
-            error: None,
+    /// A stored job as the API shows it, with its live progress.
+    pub fn view(&self, job: &JobRecord) -> JobView {
+        let state = JobState::from_name(&job.state);
+        let outcome: Option<AnalysisOutcome> = job.outcome.as_deref().and_then(|o| serde_json::from_str(o).ok());
+        let mut view = JobView {
+            id: job.id.max(0) as u64,
+            name: job.name.clone(),
+            size: job.size,
+            user: job.user.clone(),
+            site_id: job.site_id,
+            created_at: job.created_at.clone(),
+            state,
+            bytes_done: if state == JobState::Done { job.size } else { 0 },
+            packets: job.packets,
+            percent: if state == JobState::Done { 100 } else { 0 },
+            outcome,
+            error: job.error.clone(),
         };
-        let mut jobs = self.lock();
-        jobs.insert(id, Job { view, progress: Arc::new(Progress::default()) });
-        while jobs.len() > Self::KEEP {
-            jobs.pop_first();
-        }
-        id
-    }
-
-    /// One job as it is now.
-    pub fn get(&self, id: u64) -> Option<JobView> {
-        self.lock().get(&id).map(Self::view)
-    }
-
-    /// Every job, newest first.
-    pub fn list(&self) -> Vec<JobView> {
-        self.lock().values().rev().map(Self::view).collect()
-    }
-
-    fn view(job: &Job) -> JobView {
-        let mut view = job.view.clone();
-        if view.state == JobState::Running {
-            view.bytes_done = job.progress.bytes_done.load(Ordering::Relaxed).min(view.size);
-            view.packets = job.progress.packets.load(Ordering::Relaxed);
-            view.percent = view.bytes_done.saturating_mul(99).checked_div(view.size).unwrap_or(0) as u8;
+        if state == JobState::Running {
+            if let Some(progress) = self.live().get(&job.id) {
+                view.bytes_done = progress.bytes_done.load(Ordering::Relaxed).min(view.size);
+                view.packets = progress.packets.load(Ordering::Relaxed);
+                view.percent = view.bytes_done.saturating_mul(99).checked_div(view.size).unwrap_or(0) as u8;
+            }
         }
         view
     }
 
-    fn update(&self, id: u64, change: impl FnOnce(&mut JobView)) {
-        if let Some(job) = self.lock().get_mut(&id) {
-            change(&mut job.view);
-        }
-    }
-
     /// Analyses the saved upload in the background, then deletes the file.
-    pub fn start(self: &Arc<Self>, id: u64, file: PathBuf, location: Location, analyzer: Arc<dyn Analyzer>) {
+    pub fn start(self: &Arc<Self>, job: JobRecord, file: PathBuf, pool: Arc<Pool>, analyzer: Arc<dyn Analyzer>) {
         let jobs = self.clone();
         tokio::spawn(async move {
             let _turn = jobs.running.lock().await;
-            let Some((name, progress)) = jobs.lock().get(&id).map(|j| (j.view.name.clone(), j.progress.clone())) else { return };
-            jobs.update(id, |v| v.state = JobState::Running);
-            let work_file = file.clone();
-            let result = tokio::task::spawn_blocking(move || analyzer.analyze(&location, &work_file, &name, progress)).await;
+            let progress = Arc::new(Progress::default());
+            jobs.live().insert(job.id, progress.clone());
+            let id = job.id;
+            let _ = pool.run(move |db| Ok(db.update_job(id, JobState::Running.as_str(), 0, None, None)?)).await;
+            let (location, work_file, name, site) = (pool.location().clone(), file.clone(), job.name.clone(), job.site_id);
+            let work_progress = progress.clone();
+            let result = tokio::task::spawn_blocking(move || analyzer.analyze(&location, site, &work_file, &name, work_progress)).await;
             let _ = tokio::fs::remove_file(&file).await;
-            jobs.update(id, |v| match result {
-                Ok(Ok(outcome)) => {
-                    v.state = JobState::Done;
-                    v.percent = 100;
-                    v.bytes_done = v.size;
-                    v.packets = outcome.packets;
-                    v.outcome = Some(outcome);
-                }
-                Ok(Err(e)) => {
-                    v.state = JobState::Failed;
-                    v.error = Some(format!("{e:#}"));
-                }
-                Err(e) => {
-                    v.state = JobState::Failed;
-                    v.error = Some(format!("the analysis stopped unexpectedly: {e}"));
-                }
-            });
+            let packets = progress.packets.load(Ordering::Relaxed);
+            let (state, packets, outcome, error) = match result {
+                Ok(Ok(outcome)) => (JobState::Done, outcome.packets, serde_json::to_string(&outcome).ok(), None),
+                Ok(Err(e)) => (JobState::Failed, packets, None, Some(format!("{e:#}"))),
+                Err(e) => (JobState::Failed, packets, None, Some(format!("the analysis stopped unexpectedly: {e}"))),
+            };
+            let stored = pool.run(move |db| Ok(db.update_job(id, state.as_str(), packets, outcome.as_deref(), error.as_deref())?)).await;
+            if let Err(e) = stored {
+                tracing::warn!("upload {id}: recording the result: {}", e.message);
+            }
+            jobs.live().remove(&id);
         });
     }
+}
+
+/// After a restart: jobs that were queued or running failed with
+/// [`INTERRUPTED`], and their half-kept uploads are removed.
+pub fn recover(store: &dyn palisade_store::Database, upload_dir: &Path) -> anyhow::Result<()> {
+    store.fail_unfinished_jobs(INTERRUPTED)?;
+    if let Ok(entries) = std::fs::read_dir(upload_dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("upload-") && name.ends_with(".part") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    Ok(())
 }

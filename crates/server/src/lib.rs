@@ -85,6 +85,7 @@ pub fn build(config: &ServerConfig) -> anyhow::Result<(Router, Option<FirstAdmin
     let pool = pool::Pool::open(config.location.clone(), 64).with_context(|| format!("opening {}", config.location.display()))?;
     let first_admin = ensure_first_admin(&config.location, config.initial_admin_password.as_deref())?;
     std::fs::create_dir_all(&config.upload_dir).with_context(|| format!("creating {}", config.upload_dir.display()))?;
+    jobs::recover(palisade_store::open(&config.location)?.as_ref(), &config.upload_dir)?;
     let (api_router, doc) = api::routes().split_for_parts();
     let doc = serde_json::to_value(&doc).context("writing the OpenAPI document")?;
     let state = AppState {

@@ -1,15 +1,20 @@
 //! Users, API tokens, sites, sensors, analyses and settings.
 
-use crate::auth::{check_new_password, hash_password, random_secret, rfc3339_now, token_hash, Caller, Role, TOKEN_PREFIX};
+use crate::auth::{
+    check_new_password, hash_password, random_secret, rfc3339_now, token_hash, Caller, Role, SensorCaller, SENSOR_TOKEN_PREFIX,
+    TOKEN_PREFIX,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::AppState;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use palisade_store::UserUpdate;
+use palisade_store::{SyncBundle, UserUpdate};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::io::Read;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,7 +30,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(delete_token))
         .routes(routes!(list_sites, create_site))
-        .routes(routes!(list_sensors))
+        .routes(routes!(list_sensors, create_sensor))
+        .routes(routes!(sync))
+        .routes(routes!(import_site))
         .routes(routes!(list_analyses))
         .routes(routes!(get_settings, put_settings))
 }
@@ -219,11 +226,13 @@ async fn delete_token(
     result
 }
 
-/// Sites.
+/// Sites, each with its device and alert counts and its sensors (with when
+/// each was last heard from).
 #[utoipa::path(get, path = "/api/v1/sites", tag = "admin",
-    security(("session" = ["read-only"]), ("token" = ["read-only"])), responses((status = 200, description = "Sites", body = Object)))]
+    security(("session" = ["read-only"]), ("token" = ["read-only"])),
+    responses((status = 200, description = "`{items: [{id, name, description, devices, open_alerts, alerts, sensors}]}`", body = Object)))]
 async fn list_sites(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
-    state.pool.run(|db| Ok(Json(serde_json::json!({ "items": db.sites()? })))).await
+    state.pool.run(|db| Ok(Json(serde_json::json!({ "items": db.site_summaries()? })))).await
 }
 
 /// A new site.
@@ -254,6 +263,108 @@ async fn create_site(State(state): State<AppState>, ApiJson(form): ApiJson<NewSi
     security(("session" = ["read-only"]), ("token" = ["read-only"])), responses((status = 200, description = "Sensors", body = Object)))]
 async fn list_sensors(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
     state.pool.run(|db| Ok(Json(serde_json::json!({ "items": db.sensors()? })))).await
+}
+
+/// A new remote sensor.
+#[derive(Deserialize, ToSchema)]
+pub struct NewSensor {
+    /// The site (id) it watches.
+    site_id: i64,
+    /// Name (1-80 characters).
+    name: String,
+}
+
+/// Adds a remote sensor to a site. The answer carries its token, once:
+/// the sensor sends its results with it (`palisade sync --token`), and it
+/// can only send into its own site.
+#[utoipa::path(post, path = "/api/v1/sensors", tag = "admin", request_body = NewSensor,
+    security(("session" = ["admin"]), ("token" = ["admin"])),
+    responses((status = 201, description = "`{sensor, token}`", body = Object), (status = 400, description = "Bad name or no such site")))]
+async fn create_sensor(
+    State(state): State<AppState>,
+    ApiJson(form): ApiJson<NewSensor>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let name = form.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(ApiError::bad_request("name must be 1-80 characters"));
+    }
+    let token = format!("{SENSOR_TOKEN_PREFIX}{}", random_secret());
+    let hash = token_hash(&token);
+    let site_id = form.site_id;
+    let sensor = state.pool.run(move |db| Ok(db.create_sensor(site_id, &name, &hash, &rfc3339_now())?)).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "sensor": sensor, "token": token }))))
+}
+
+/// Reads a sync bundle: JSON, gzip-compressed or not, at most `limit`
+/// bytes on the wire and once decompressed.
+async fn read_bundle(body: Body, limit: u64) -> ApiResult<SyncBundle> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("bundles larger than {limit} bytes are not accepted here")))?;
+    tokio::task::spawn_blocking(move || {
+        let mut json = Vec::new();
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            let decoder = flate2::read::GzDecoder::new(&bytes[..]);
+            decoder
+                .take(limit as u64 + 1)
+                .read_to_end(&mut json)
+                .map_err(|e| ApiError::bad_request(format!("the bundle is not valid gzip: {e}")))?;
+            if json.len() > limit {
+                return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the bundle is too large once decompressed"));
+            }
+        } else {
+            json = bytes.to_vec();
+        }
+        if json.is_empty() {
+            return Err(ApiError::bad_request("the bundle is empty; send what `palisade sync` writes"));
+        }
+        serde_json::from_slice(&json).map_err(|e| ApiError::bad_request(format!("this is not a sync bundle: {e}")))
+    })
+    .await
+    .map_err(|e| ApiError::internal("reading the bundle", e))?
+}
+
+/// Stores a bundle into a site: all of it or, on any error, nothing.
+async fn store_bundle(state: &AppState, site: i64, sensor: Option<i64>, bundle: SyncBundle) -> ApiResult<Json<serde_json::Value>> {
+    state
+        .pool
+        .run(move |db| {
+            let stored = db.import_bundle(site, sensor, &bundle, &rfc3339_now())?;
+            Ok(Json(serde_json::json!({ "site_id": site, "stored": stored, "next": bundle.next })))
+        })
+        .await
+}
+
+/// A remote sensor sends what it analysed since its last successful sync
+/// (`palisade sync`): a bundle of devices, events and alerts, JSON,
+/// gzip-compressed or not. It is stored into the sensor's own site, all of
+/// it or nothing; sending the same bundle twice stores it once.
+#[utoipa::path(post, path = "/api/v1/sync", tag = "admin",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The bundle (gzip JSON)"),
+    security(("token" = ["sensor"])),
+    responses((status = 200, description = "`{site_id, stored: {devices, removed_devices, events, alerts}, next}`", body = Object),
+              (status = 400, description = "Not a bundle, or one that cannot be stored"), (status = 401, description = "No or bad sensor token"),
+              (status = 413, description = "Too large")))]
+async fn sync(
+    State(state): State<AppState>,
+    Extension(SensorCaller(sensor)): Extension<SensorCaller>,
+    body: Body,
+) -> ApiResult<Json<serde_json::Value>> {
+    let bundle = read_bundle(body, state.max_upload_bytes).await?;
+    store_bundle(&state, sensor.site_id, Some(sensor.id), bundle).await
+}
+
+/// Imports a bundle that `palisade sync --export` wrote at a site without
+/// a link to the console: stored into this site, all of it or nothing.
+#[utoipa::path(post, path = "/api/v1/sites/{id}/import", tag = "admin", params(("id" = i64, Path, description = "Site id")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The bundle file"),
+    security(("session" = ["admin"]), ("token" = ["admin"])),
+    responses((status = 200, description = "`{site_id, stored, next}`", body = Object),
+              (status = 400, description = "Not a bundle, one that cannot be stored, or no such site"), (status = 413, description = "Too large")))]
+async fn import_site(State(state): State<AppState>, ApiPath(id): ApiPath<i64>, body: Body) -> ApiResult<Json<serde_json::Value>> {
+    let bundle = read_bundle(body, state.max_upload_bytes).await?;
+    store_bundle(&state, id, None, bundle).await
 }
 
 /// The latest analyses (capture files and uploads), newest first.

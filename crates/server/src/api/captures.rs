@@ -5,6 +5,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::jobs::Jobs;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -36,15 +37,19 @@ fn is_capture(head: &[u8]) -> bool {
 pub struct UploadParams {
     /// The file's name, shown in the job list (default `upload.pcap`).
     name: Option<String>,
+    /// The site (id) whose inventory the capture is analysed into (default: the default site, 1).
+    site: Option<i64>,
 }
 
 /// Uploads a capture (pcap, pcapng, or either gzip-compressed) as the raw
-/// request body. It is analysed in the background into the inventory;
-/// follow the job at `/api/v1/captures/{id}`.
+/// request body. It is analysed in the background into the inventory of a
+/// site, with detection, like `palisade analyze`; follow the job at
+/// `/api/v1/captures/{id}` (its result lists packets, devices, new devices,
+/// events, alerts raised and errors).
 #[utoipa::path(post, path = "/api/v1/captures", tag = "captures", params(UploadParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The capture file"),
     security(("session" = ["security-analyst"]), ("token" = ["security-analyst"])),
-    responses((status = 202, description = "Accepted: the job", body = Object), (status = 400, description = "Empty or not a capture"),
+    responses((status = 202, description = "Accepted: the job", body = Object), (status = 400, description = "Empty, not a capture, or no such site"),
               (status = 413, description = "Larger than the server accepts")))]
 async fn upload_capture(
     State(state): State<AppState>,
@@ -58,6 +63,11 @@ async fn upload_capture(
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
+    }
+    let site = params.site.unwrap_or(palisade_store::DEFAULT_SITE);
+    let known = state.pool.run(move |db| Ok(db.sites()?.iter().any(|s| s.id == site))).await?;
+    if !known {
+        return Err(ApiError::bad_request(format!("there is no site with id {site}; see GET /api/v1/sites")));
     }
     let name: String = params.name.unwrap_or_else(|| "upload.pcap".into()).chars().filter(|c| !c.is_control()).take(200).collect();
     let path = state.upload_dir.join(format!("upload-{}.part", crate::auth::random_secret()));
@@ -94,16 +104,29 @@ async fn upload_capture(
         let _ = tokio::fs::remove_file(&path).await;
         return Err(e);
     }
-    let id = state.jobs.add(name, size, caller.user.username.clone());
-    state.jobs.start(id, path, state.pool.location().clone(), state.analyzer.clone());
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!(state.jobs.get(id)))))
+    let user = caller.user.username.clone();
+    let job = match state.pool.run(move |db| Ok(db.create_job(&name, size, &user, site, &crate::auth::rfc3339_now())?)).await {
+        Ok(job) => job,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(e);
+        }
+    };
+    let view = state.jobs.view(&job);
+    state.jobs.start(job, path, state.pool.clone(), state.analyzer.clone());
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!(view))))
 }
 
-/// Uploaded captures of this server run, newest first, with their progress.
+/// Uploaded captures (the latest 200), newest first, with their progress
+/// and results; they are kept across restarts.
 #[utoipa::path(get, path = "/api/v1/captures", tag = "captures",
     security(("session" = ["read-only"]), ("token" = ["read-only"])), responses((status = 200, description = "Jobs", body = Object)))]
-async fn list_captures(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "items": state.jobs.list() }))
+async fn list_captures(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let jobs = state.jobs.clone();
+    state
+        .pool
+        .run(move |db| Ok(Json(serde_json::json!({ "items": db.jobs(Jobs::LIST)?.iter().map(|j| jobs.view(j)).collect::<Vec<_>>() }))))
+        .await
 }
 
 /// One upload and the progress of its analysis.
@@ -111,7 +134,9 @@ async fn list_captures(State(state): State<AppState>) -> Json<serde_json::Value>
     security(("session" = ["read-only"]), ("token" = ["read-only"])),
     responses((status = 200, description = "The job", body = Object), (status = 404, description = "No such job")))]
 async fn get_capture(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> ApiResult<Json<serde_json::Value>> {
-    state.jobs.get(id).map(|job| Json(serde_json::json!(job))).ok_or_else(|| ApiError::not_found(format!("no upload with id {id}")))
+    let jobs = state.jobs.clone();
+    let job = state.pool.run(move |db| Ok(db.job(i64::try_from(id).unwrap_or(i64::MAX))?)).await?;
+    job.map(|j| Json(serde_json::json!(jobs.view(&j)))).ok_or_else(|| ApiError::not_found(format!("no upload with id {id}")))
 }
 
 #[cfg(test)]

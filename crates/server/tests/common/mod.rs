@@ -27,6 +27,7 @@ impl Analyzer for TestAnalyzer {
     fn analyze(
         &self,
         location: &Location,
+        site_id: i64,
         capture: &Path,
         name: &str,
         progress: Arc<palisade_sensor::Progress>,
@@ -34,6 +35,7 @@ impl Analyzer for TestAnalyzer {
         let events = palisade_sensor::analyze_path_events(capture).map_err(anyhow::Error::msg)?;
         progress.packets.store(events.len() as u64, Ordering::Relaxed);
         let mut store = palisade_store::open(location)?;
+        store.set_site(site_id);
         let mut obs = store.load_observations()?;
         let mut new = Observations::default();
         new.ingest(&events);
@@ -43,7 +45,7 @@ impl Analyzer for TestAnalyzer {
         let mut inventory = build_inventory(&obs);
         let run = AnalysisRecord { inputs: vec![name.to_string()], ..Default::default() };
         store.save_analysis(&obs, &mut inventory, &activity, &run)?;
-        Ok(AnalysisOutcome { packets: 0, devices: inventory.devices.len(), events: activity.records.len(), errors: vec![] })
+        Ok(AnalysisOutcome { devices: inventory.devices.len(), events: activity.records.len(), ..Default::default() })
     }
 }
 
