@@ -5,13 +5,15 @@
 //   PALISADE_ADMIN_PASSWORD  the first admin's password (must be changed)
 //   PALISADE_OUTPUT          where screenshots go
 // Each page is opened and photographed; the inventory is filtered, a device
-// is opened from the map, an alert changes status, and an uploaded capture's
-// devices appear in the inventory.
+// is opened from the map, an alert changes status, an uploaded capture's
+// devices appear in the inventory, and advisories imported through the UI
+// show on the Vulnerabilities, Risk and device pages and in the reports.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { chromium } from 'playwright-core';
 
@@ -19,6 +21,9 @@ const BASE = process.env.PALISADE_URL;
 const FIRST_PASSWORD = process.env.PALISADE_ADMIN_PASSWORD;
 const OUTPUT = process.env.PALISADE_OUTPUT || 'test-output/browser';
 const NEW_PASSWORD = 'browser-test-password';
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../crates/vulndb/tests/fixtures');
+const ADVISORIES = ['nvd-cve-ics.json', 'nvd-cpe-dictionary.json', 'kev-catalog.json', 'csaf-acuity-test-2099-01.json',
+  'csaf-areva-ptc-test-2099-0042.json', 'csaf-rockwell-ra-test-1756.json', 'csaf-siemens-ssa-test-0315.json'];
 
 let browser;
 let page;
@@ -107,7 +112,7 @@ test('log in, and the first login asks for a new password', async () => {
 test('every page opens', async () => {
   const pages = [
     ['overview', 'Overview'], ['devices', 'Inventory'], ['alerts', 'Alerts'], ['map', 'Network map'], ['events', 'Events'],
-    ['upload', 'Upload capture'], ['users', 'Users'], ['settings', 'Settings'],
+    ['upload', 'Upload capture'], ['users', 'Users'], ['settings', 'Settings'], ['vulnerabilities', 'Vulnerabilities'], ['risk', 'Risk'],
   ];
   for (const [hash, heading] of pages) {
     await open(hash, heading);
@@ -192,5 +197,55 @@ test('an uploaded capture is analysed and its devices appear', async () => {
   const text = await page.locator('.table-wrap tbody').innerText();
   for (const ip of ['192.168.77.10', '192.168.77.11', '192.168.77.12']) assert.ok(text.includes(ip), `${ip} is in the inventory`);
   await shot('devices-uploaded');
+  assert.deepEqual(pageErrors, []);
+});
+
+test('advisories imported through the UI show as vulnerabilities, risk and reports', async () => {
+  await open('vulnerabilities', 'Vulnerabilities');
+  // A file of no known format is refused, and nothing is imported.
+  await page.setInputFiles('#vulndb-files', [{ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello": 1}') }]);
+  await page.click('#vulndb-import');
+  await page.locator('#import-message.error', { hasText: 'nothing was imported' }).waitFor();
+  assert.match(await page.locator('#import-result').innerText(), /not an NVD CVE/);
+  await page.setInputFiles('#vulndb-files', ADVISORIES.map((f) => join(FIXTURES, f)));
+  await page.click('#vulndb-import');
+  await page.locator('#import-message', { hasText: `Imported ${ADVISORIES.length} file(s)` }).waitFor();
+  await page.locator('#vuln-table tbody tr', { hasText: 'CVE-2099-1001' }).first().waitFor();
+  await shot('vulndb-import');
+  const kevRow = page.locator('#vuln-table tbody tr', { hasText: 'CVE-2099-1001' }).first();
+  assert.match(await kevRow.innerText(), /KEV/);
+  assert.match(await kevRow.innerText(), /10\.20\.20\.110/);
+  await page.check('#vuln-kev');
+  await page.waitForFunction(() => /kev=true/.test(location.hash));
+  await page.waitForFunction(() => [...document.querySelectorAll('#vuln-table tbody tr')].every((r) => r.innerText.includes('KEV')));
+  const evidence = page.locator('#vuln-table details.evidence').first();
+  await evidence.locator('summary').click();
+  assert.match(await evidence.innerText(), /from .*\(/);
+  await shot('vulnerabilities');
+
+  await open('risk', 'Risk');
+  await page.locator('#risk-score').waitFor();
+  assert.ok(Number(await page.locator('#risk-score').innerText()) > 0, 'the site has a risk score');
+  assert.ok(await page.locator('#score-chart svg rect').count() > 0, 'the score chart is drawn');
+  assert.match(await page.locator('#site-recs').innerText(), /CVE-2099-1001|known exploited/i);
+  assert.equal(await page.locator('.score-part').count() >= 3, true, 'the site score shows its parts');
+  await shot('risk');
+
+  const [report] = await Promise.all([page.context().waitForEvent('page'), page.click('#open-risk-report')]);
+  await report.waitForLoadState('load');
+  assert.match(await report.locator('h1').first().innerText(), /risk/i);
+  assert.match(await report.content(), /CVE-2099-1001/);
+  await report.screenshot({ path: join(OUTPUT, 'risk-report.png'), fullPage: false });
+  await report.close();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-vulns-report')]);
+  assert.match(download.suggestedFilename(), /^palisade-vulnerability-report-\d{4}-\d{2}-\d{2}\.html$/);
+
+  const found = await (await page.request.get(`${BASE}/api/v1/devices?search=10.20.20.110`)).json();
+  const plc = found.items.find((d) => d.ips.includes('10.20.20.110'));
+  await open(`devices/${plc.id}`, plc.hostnames[0] || '10.20.20.110');
+  await page.locator('#device-vulns tbody tr', { hasText: 'CVE-2099-1001' }).waitFor();
+  assert.ok(Number(await page.locator('#risk-score').innerText()) > 0, 'the device has a risk score');
+  assert.match(await page.locator('.card', { hasText: 'Recommendations' }).first().innerText(), /known exploited|CVE-2099-1001/i);
+  await shot('device-vulns');
   assert.deepEqual(pageErrors, []);
 });

@@ -81,7 +81,7 @@ function unavailable(title, e) {
 
 // --------------------------------------------------------- import (admins)
 
-function importCard(onDone) {
+function importCard(onDone, open) {
   const input = el('input', { type: 'file', id: 'vulndb-files', multiple: true, accept: '.json,.gz,.zip', 'aria-label': 'Vulnerability files' });
   const result = el('div', { id: 'import-result' });
   const button = el('button', { class: 'primary', id: 'vulndb-import', type: 'submit' }, 'Import');
@@ -113,7 +113,7 @@ function importCard(onDone) {
       button.disabled = false;
     }
   } }, el('label', {}, 'NVD CVE or CPE JSON, CSAF advisories, CISA KEV catalog (.json, .json.gz, .zip)', input), button);
-  return card('Import vulnerability data', form, result);
+  return el('details', { class: 'card import', open, id: 'vulndb-import-card' }, el('summary', {}, el('h2', {}, 'Import vulnerability data')), form, result);
 }
 
 // --------------------------------------------------------- vulnerabilities
@@ -132,7 +132,8 @@ async function vulnerabilitiesPage({ query, can }) {
   async function load() {
     history.replaceState(null, '', '#/vulnerabilities' + qs(filters));
     try {
-      const r = await api('GET', '/vulnerabilities' + qs({ ...filters, limit: 1000 }));
+      let r;
+      [r, status] = await Promise.all([api('GET', '/vulnerabilities' + qs({ ...filters, limit: 1000 })), api('GET', '/vulndb/status')]);
       counts.replaceChildren(stat('Matches', r.total), stat('Devices affected', r.devices), stat('Known exploited', r.kev),
         stat('CVEs in the database', status.cves, `${status.advisories} advisories · ${status.kev} KEV entries`));
       box.replaceChildren(r.items.length ? vulnTable(r.items, true) : empty(status.cves || status.advisories ? 'No vulnerability matches these filters.' : 'No vulnerability data yet: import NVD, CSAF or KEV files.'),
@@ -150,7 +151,7 @@ async function vulnerabilitiesPage({ query, can }) {
     el('a', { class: 'button', href: '#/risk' }, 'Risk and recommendations'));
   await load();
   return el('div', {}, pageHead('Vulnerabilities', 'Advisories matched on the inventory by vendor, model and firmware facts, worst first'),
-    can('admin') ? importCard(load) : null, counts, toolbar, box);
+    can('admin') ? importCard(load, !status.cves && !status.advisories) : null, counts, toolbar, box);
 }
 
 // -------------------------------------------------------------------- risk
@@ -186,7 +187,7 @@ async function riskPage() {
   const siteCard = card('Site risk', scoreBox(risk.score, risk.level, `${risk.site} · ${risk.total_devices} devices · ${risk.vulnerabilities} vulnerability matches · ${risk.kev} known exploited`), scoreParts(risk.parts));
   const distribution = card('Device scores', el('div', { class: 'chart', id: 'score-chart' },
     barChart(risk.distribution.slice().reverse().map((b) => [`${b.from}–${b.to}`, b.devices]), { color: PALETTE[4] })),
-  legend(Object.entries(risk.by_level).map(([l, n]) => [`${l}: ${n}`, LEVEL_COLORS[l] || '#64748b'])));
+  legend(Object.entries(LEVEL_COLORS).map(([l, color]) => [`${l}: ${risk.by_level[l] || 0}`, color])));
   const top = risk.devices.filter((d) => d.score > 0).slice(0, 12);
   const topChart = card('Riskiest devices', top.length ? el('div', { class: 'chart' }, barChart(top.map((d) => [d.device, d.score]), { color: PALETTE[9], onClick: (label) => { location.hash = `#/devices/${byId[label]}`; } })) : empty('No device has a risk score above 0.'));
   const devices = card('Devices by risk', el('div', { class: 'table-wrap' }, table([
