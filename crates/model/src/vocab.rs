@@ -98,6 +98,13 @@ vocabulary! {
 pub struct ProtocolSet(u64);
 
 impl ProtocolSet {
+    /// Every protocol of the vocabulary.
+    pub fn all() -> ProtocolSet {
+        let mut set = ProtocolSet::default();
+        Protocol::ALL.iter().for_each(|p| set.insert(*p));
+        set
+    }
+
     /// Adds a protocol.
     pub fn insert(&mut self, p: Protocol) {
         self.0 |= 1 << (p as u8);
@@ -106,6 +113,11 @@ impl ProtocolSet {
     /// Adds every protocol of `other`.
     pub fn extend(&mut self, other: ProtocolSet) {
         self.0 |= other.0;
+    }
+
+    /// The protocols of this set that are not in `other`.
+    pub fn difference(self, other: ProtocolSet) -> ProtocolSet {
+        ProtocolSet(self.0 & !other.0)
     }
 
     /// True if `p` is in the set.

@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use palisade_capture::{expand_inputs, open_input, PacketSource};
 use palisade_detect::{detection_only, Batch, Detector, EvidenceWriter, Rules};
 use palisade_engine::{build_inventory, ActivityLog, Observations};
+use palisade_model::{Protocol, ProtocolSet};
 use palisade_sensor::{run_batches, Opener, PipelineConfig, Progress, RunStats};
 use palisade_store::{AnalysisRecord, Database, SqliteStore, Store};
 use std::io::IsTerminal;
@@ -35,6 +36,11 @@ pub struct AnalyzeArgs {
     /// Most live flows per worker before the oldest are evicted.
     #[arg(long, default_value_t = 500_000)]
     max_flows: usize,
+    /// Dissectors to run: `all`, `none`, or protocol names separated by
+    /// commas (e.g. `modbus,s7comm,dns`). Flows of the others are still
+    /// tracked and their hosts inventoried.
+    #[arg(long, default_value = "all", value_parser = parse_dissectors)]
+    dissectors: ProtocolSet,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -137,7 +143,11 @@ pub fn analyze(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         rules,
         evidence_dir: args.evidence_dir.clone().unwrap_or_else(|| evidence_dir_of(&args.db)),
     };
-    let config = PipelineConfig { workers: args.workers, limits: palisade_flow_limits(args.max_flows) };
+    let config = PipelineConfig {
+        workers: args.workers,
+        limits: palisade_flow_limits(args.max_flows),
+        disabled_dissectors: ProtocolSet::all().difference(args.dissectors),
+    };
     let summary = analyze_into(&mut store, openers(args, &stop), &config, args.interface.is_some(), &detection)?;
     summary.print(args.json)?;
     Ok(if summary.failed_inputs > 0 { EXIT_PARTIAL } else { EXIT_OK })
@@ -206,6 +216,24 @@ impl Summary {
         }
         Ok(())
     }
+}
+
+/// Parses `--dissectors`: `all`, `none` or a comma-separated list of protocol names.
+fn parse_dissectors(text: &str) -> Result<ProtocolSet, String> {
+    match text.trim() {
+        "all" => return Ok(ProtocolSet::all()),
+        "none" | "" => return Ok(ProtocolSet::default()),
+        _ => {}
+    }
+    let mut set = ProtocolSet::default();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let protocol = Protocol::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> = Protocol::ALL.iter().map(|p| p.as_str()).collect();
+            format!("unknown protocol {name:?}; use all, none or some of: {}", known.join(", "))
+        })?;
+        set.insert(protocol);
+    }
+    Ok(set)
 }
 
 /// Runs the pipeline over `inputs`, stores the merged inventory, and runs

@@ -2,7 +2,7 @@
 
 use crate::{Ctx, FlowDissector};
 use palisade_flow::Direction;
-use palisade_model::Protocol;
+use palisade_model::{Protocol, ProtocolSet};
 
 /// How a flow's payload is carried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,9 +222,10 @@ impl FlowDissector {
     }
 
     /// The dissector registered for the carrier and either port (the
-    /// server's first), if any.
-    pub fn by_port(carrier: Carrier, server_port: u16, client_port: u16) -> FlowDissector {
-        let found = Self::registered_at(carrier, server_port).or_else(|| Self::registered_at(carrier, client_port));
+    /// server's first), if any, among the `enabled` protocols.
+    pub fn by_port(carrier: Carrier, server_port: u16, client_port: u16, enabled: ProtocolSet) -> FlowDissector {
+        let on = |i: &usize| Self::REGISTRATIONS.get(*i).is_some_and(|r| enabled.contains(r.protocol));
+        let found = Self::registered_at(carrier, server_port).filter(on).or_else(|| Self::registered_at(carrier, client_port).filter(on));
         found.map_or(FlowDissector::None, Self::create)
     }
 
@@ -233,12 +234,12 @@ impl FlowDissector {
         Self::registered_at(carrier, port).is_some()
     }
 
-    /// The dissector whose probe recognises `payload`, if any.
-    pub fn by_payload(carrier: Carrier, payload: &[u8]) -> FlowDissector {
+    /// The dissector, among the `enabled` protocols, whose probe recognises `payload`, if any.
+    pub fn by_payload(carrier: Carrier, payload: &[u8], enabled: ProtocolSet) -> FlowDissector {
         let is_tcp = carrier == Carrier::Tcp;
         Self::REGISTRATIONS
             .iter()
-            .position(|r| r.probes(carrier).is_some_and(|probe| probe(payload, is_tcp)))
+            .position(|r| enabled.contains(r.protocol) && r.probes(carrier).is_some_and(|probe| probe(payload, is_tcp)))
             .map_or(FlowDissector::None, Self::create)
     }
 

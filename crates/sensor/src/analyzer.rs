@@ -65,6 +65,7 @@ pub struct Analyzer {
     bytes: u64,
     decode_errors: u64,
     last_ts: Timestamp,
+    dissectors: ProtocolSet,
 }
 
 /// Feeds reassembled stream bytes to a flow's dissector.
@@ -108,7 +109,15 @@ impl Analyzer {
             bytes: 0,
             decode_errors: 0,
             last_ts: Timestamp(0),
+            dissectors: ProtocolSet::all(),
         }
+    }
+
+    /// Runs only the dissectors of `protocols` (all by default); flows of
+    /// the others are still tracked and counted.
+    pub fn with_dissectors(mut self, protocols: ProtocolSet) -> Self {
+        self.dissectors = protocols;
+        self
     }
 
     /// Counters so far.
@@ -310,13 +319,13 @@ impl Analyzer {
         orig_len: u32,
         to_group: bool,
     ) {
-        let (sink, evidence) = (&mut self.sink, &mut self.evidence);
+        let (sink, evidence, enabled) = (&mut self.sink, &mut self.evidence, self.dissectors);
         if self.table.get_mut(&key).is_none() {
             let client_is_src = client_is_source(&seg);
             let (client, server) = if client_is_src { (src, dst) } else { (dst, src) };
             let dissector = match seg.carrier {
-                Some(c @ (Carrier::Tcp | Carrier::Udp)) => FlowDissector::by_port(c, server.port, client.port),
-                Some(c) => FlowDissector::by_port(c, 0, 0),
+                Some(c @ (Carrier::Tcp | Carrier::Udp)) => FlowDissector::by_port(c, server.port, client.port, enabled),
+                Some(c) => FlowDissector::by_port(c, 0, 0, enabled),
                 None => FlowDissector::None,
             };
             let flow = Flow {
@@ -364,7 +373,7 @@ impl Analyzer {
         }
         if let Some(carrier) = seg.carrier {
             let before = sink.len();
-            dissect(flow, sink, ts, dir, carrier, &seg, to_group);
+            dissect(flow, sink, ts, dir, (carrier, enabled), &seg, to_group);
             evidence.mark(&flow.state.packets, before, sink.len());
         }
         if let Some(t) = &seg.tcp {
@@ -395,13 +404,14 @@ fn client_is_source(seg: &Segment<'_>) -> bool {
     true
 }
 
-/// Chooses (or confirms) the flow's dissector and hands it the payload.
+/// Chooses (or confirms) the flow's dissector among the `enabled` ones and
+/// hands it the payload.
 fn dissect(
     flow: &mut Flow<AppState>,
     sink: &mut EventSink,
     ts: Timestamp,
     dir: Direction,
-    carrier: Carrier,
+    (carrier, enabled): (Carrier, ProtocolSet),
     seg: &Segment<'_>,
     to_group: bool,
 ) {
@@ -411,7 +421,7 @@ fn dissect(
     if !payload.is_empty() {
         if app.dissector.protocol().is_none() && app.probes_left > 0 {
             app.probes_left -= 1;
-            app.dissector = FlowDissector::by_payload(carrier, payload);
+            app.dissector = FlowDissector::by_payload(carrier, payload, enabled);
             app.checked = true;
             if let Some(protocol) = app.dissector.protocol() {
                 let port = server.port;
@@ -421,7 +431,7 @@ fn dissect(
         } else if !app.checked {
             app.checked = true;
             if app.dissector.rejects(carrier, payload) {
-                let other = FlowDissector::by_payload(carrier, payload);
+                let other = FlowDissector::by_payload(carrier, payload, enabled);
                 if other.protocol().is_some() {
                     app.dissector = other;
                 }

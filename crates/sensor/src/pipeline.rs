@@ -12,7 +12,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use palisade_capture::{CaptureError, LinkType, MappedFile, PacketSource};
 use palisade_decode::{decode_network, Net};
 use palisade_flow::{FlowKey, TableLimits};
-use palisade_model::{Event, EvidenceMark, PacketRef, Timestamp};
+use palisade_model::{Event, EvidenceMark, PacketRef, ProtocolSet, Timestamp};
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +37,9 @@ pub struct PipelineConfig {
     pub workers: usize,
     /// Flow-table limits per worker.
     pub limits: TableLimits,
+    /// Protocols whose dissectors do not run (none by default): their
+    /// flows are still tracked, counted and put in the inventory.
+    pub disabled_dissectors: ProtocolSet,
 }
 
 /// Live counters for progress display.
@@ -199,11 +202,11 @@ pub fn run_batches(
         let (tx, rx) = bounded::<Batch>(QUEUE_DEPTH);
         queues.push(tx);
         let (free_tx, events_tx, spare_rx) = (free_tx.clone(), events_tx.clone(), spare_rx.clone());
-        let limits = config.limits;
+        let config = *config;
         let done = done.clone();
         let handle = std::thread::Builder::new()
             .name(format!("palisade-worker-{i}"))
-            .spawn(move || worker(rx, free_tx, events_tx, spare_rx, limits, &done[i]))
+            .spawn(move || worker(rx, free_tx, events_tx, spare_rx, config, &done[i]))
             .expect("spawning a worker thread");
         handles.push(handle);
     }
@@ -243,10 +246,10 @@ fn worker(
     free_tx: Sender<Batch>,
     events_tx: Sender<EventBatch>,
     spare_rx: Receiver<EventBatch>,
-    limits: TableLimits,
+    config: PipelineConfig,
     done: &AtomicU64,
 ) -> AnalyzerStats {
-    let mut analyzer = Analyzer::new(limits);
+    let mut analyzer = Analyzer::new(config.limits).with_dissectors(ProtocolSet::all().difference(config.disabled_dissectors));
     let send = |analyzer: &mut Analyzer| {
         let mut out =
             spare_rx.try_recv().unwrap_or_else(|_| EventBatch { events: Vec::with_capacity(EVENT_BATCH), ..EventBatch::default() });

@@ -2,7 +2,7 @@
 //! same conversations, endpoints and facts, whatever the worker count.
 
 use palisade_capture::{open_input, Input};
-use palisade_model::{Event, Transport};
+use palisade_model::{Event, Protocol, ProtocolSet, Transport};
 use palisade_sensor::testdata::shared_dir;
 use palisade_sensor::{analyze_path_events, run, Opener, PipelineConfig, Progress, RunStats};
 use std::collections::BTreeSet;
@@ -77,4 +77,29 @@ fn packets_are_all_counted() {
         .expect("packet count in manifest");
     assert_eq!(stats.analyzer.packets, expected);
     assert_eq!(stats.inputs[0].packets, expected);
+}
+
+#[test]
+fn disabled_dissectors_still_count_their_flows() {
+    let Some(dir) = shared_dir() else { return };
+    let path = dir.join("enip/icsnpp_enip_cip_example.pcap");
+    let run_with = |disabled: ProtocolSet| {
+        let input = Input::Path(path.clone());
+        let opener: Opener = Box::new(move || open_input(&input));
+        let config = PipelineConfig { workers: 2, disabled_dissectors: disabled, ..Default::default() };
+        let mut events = Vec::new();
+        let stats =
+            run(vec![(path.display().to_string(), opener)], &config, Arc::new(Progress::default()), |e| events.extend_from_slice(e));
+        (stats, events)
+    };
+    let (all_stats, all_events) = run_with(ProtocolSet::default());
+    let (off_stats, off_events) = run_with(ProtocolSet::all());
+    let enip = |events: &[Event]| {
+        events.iter().filter(|e| matches!(e, Event::Operation(o) if o.protocol == Protocol::Enip || o.protocol == Protocol::Cip)).count()
+    };
+    assert!(enip(&all_events) > 0, "the EtherNet/IP dissector reports operations");
+    assert_eq!(enip(&off_events), 0, "no dissector runs when all are disabled");
+    assert_eq!(all_stats.analyzer.packets, off_stats.analyzer.packets);
+    assert_eq!(all_stats.analyzer.flows, off_stats.analyzer.flows);
+    assert_eq!(digest(&all_events).1, digest(&off_events).1, "the same packets are counted in conversations");
 }

@@ -231,16 +231,17 @@ fn split_tpkt_and_resync() {
 #[test]
 fn registry_hands_mms_connects_on_102_to_mms() {
     use crate::{Carrier, FlowDissector};
+    use palisade_model::ProtocolSet;
     let cr = [3, 0, 0, 22, 17, 0xe0, 0, 0, 0xb0, 1, 0, 0xc0, 1, 0x0a, 0xc1, 2, 0, 1, 0xc2, 2, 0, 2];
     // What the analyser does: the port picks S7comm, whose probe rejects
     // the first payload, and the payload probes then choose MMS.
     for first in [&cr[..], &cr[..4], &request(1, &[0x82, 0x00])[..]] {
-        let by_port = FlowDissector::by_port(Carrier::Tcp, 102, 49152);
+        let by_port = FlowDissector::by_port(Carrier::Tcp, 102, 49152, ProtocolSet::all());
         assert_eq!(by_port.protocol(), Some(Protocol::S7comm));
         assert!(by_port.rejects(Carrier::Tcp, first));
-        assert_eq!(FlowDissector::by_payload(Carrier::Tcp, first).protocol(), Some(Protocol::Mms));
+        assert_eq!(FlowDissector::by_payload(Carrier::Tcp, first, ProtocolSet::all()).protocol(), Some(Protocol::Mms));
     }
     // An S7 connect stays S7comm.
     let s7 = [3, 0, 0, 22, 17, 0xe0, 0, 0, 0, 1, 0, 0xc0, 1, 0x0a, 0xc1, 2, 1, 0, 0xc2, 2, 1, 2];
-    assert!(!FlowDissector::by_port(Carrier::Tcp, 102, 49152).rejects(Carrier::Tcp, &s7));
+    assert!(!FlowDissector::by_port(Carrier::Tcp, 102, 49152, ProtocolSet::all()).rejects(Carrier::Tcp, &s7));
 }
