@@ -112,7 +112,7 @@ test('log in, and the first login asks for a new password', async () => {
 test('every page opens', async () => {
   const pages = [
     ['overview', 'Overview'], ['devices', 'Inventory'], ['alerts', 'Alerts'], ['map', 'Network map'], ['events', 'Events'],
-    ['upload', 'Upload capture'], ['users', 'Users'], ['settings', 'Settings'], ['vulnerabilities', 'Vulnerabilities'], ['risk', 'Risk'],
+    ['upload', 'Upload capture'], ['users', 'Users'], ['settings', 'Settings'], ['vulnerabilities', 'Vulnerabilities'], ['risk', 'Risk'], ['baseline', 'Baseline'],
   ];
   for (const [hash, heading] of pages) {
     await open(hash, heading);
@@ -192,6 +192,17 @@ test('an uploaded capture is analysed and its devices appear', async () => {
   await page.locator('#jobs .job[data-state=done]').first().waitFor();
   assert.match(await page.locator('#jobs').innerText(), /palisade-browser-\d+\.pcap/);
   await shot('upload-done');
+  const jobs = await (await page.request.get(`${BASE}/api/v1/captures`)).json();
+  const job = jobs.items.find((j) => /palisade-browser-\d+\.pcap/.test(j.name));
+  assert.equal(job.state, 'done');
+  assert.equal(job.outcome.new_devices, 3, 'the job result counts the new devices');
+  assert.match(await page.locator('#upload-status').innerText(), /3 new.*alerts raised or updated/);
+  if (job.outcome.alerts > 0) {
+    // Detection ran on the upload: after the demo's learning period, new hosts are alerts.
+    await open('alerts?status=open&search=192.168.77', 'Alerts');
+    await page.locator('.table-wrap tbody tr').first().waitFor();
+    await shot('upload-alerts');
+  }
   await open('devices?search=192.168.77', 'Inventory');
   await page.waitForFunction(() => document.querySelectorAll('.table-wrap tbody tr').length === 3);
   const text = await page.locator('.table-wrap tbody').innerText();
@@ -247,5 +258,35 @@ test('advisories imported through the UI show as vulnerabilities, risk and repor
   assert.ok(Number(await page.locator('#risk-score').innerText()) > 0, 'the device has a risk score');
   assert.match(await page.locator('.card', { hasText: 'Recommendations' }).first().innerText(), /known exploited|CVE-2099-1001/i);
   await shot('device-vulns');
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the baseline page shows what is new since learning', async () => {
+  await open('baseline', 'Baseline');
+  await page.locator('.stat .label', { hasText: 'Learned facts' }).waitFor();
+  assert.ok(Number(await page.locator('.stat .value').first().innerText()) > 0, 'the demo plant learned its baseline');
+  await page.locator('h2', { hasText: 'New devices' }).waitFor();
+  await shot('baseline-diff');
+  assert.deepEqual(pageErrors, []);
+});
+
+test('a site gets a remote sensor, shown with its sync state', async () => {
+  await open('settings', 'Settings');
+  await page.fill('input[placeholder="New site name"]', 'pump station');
+  await page.click('text=Add site');
+  await page.locator('td', { hasText: 'pump station' }).first().waitFor();
+  await page.selectOption('#sensor-form select[name=site]', { label: 'pump station' });
+  await page.fill('#sensor-form input[name=name]', 'station-gw');
+  await page.click('#sensor-form button[type=submit]');
+  await page.locator('#sensor-token', { hasText: 'pls_' }).waitFor();
+  await open('settings', 'Settings');
+  await page.locator('#sensors td', { hasText: 'station-gw' }).waitFor();
+  assert.match(await page.locator('#sensors').innerText(), /station-gw\s+pump station\s+remote\s+never synced/);
+  await shot('sites-sensors');
+  // The site selector filters the inventory: the new site has no device yet.
+  await open('devices', 'Inventory');
+  await page.selectOption('#site-select', { label: 'pump station (0 devices)' });
+  await page.locator('.empty', { hasText: 'No device matches' }).waitFor();
+  await page.selectOption('#site-select', '');
   assert.deepEqual(pageErrors, []);
 });

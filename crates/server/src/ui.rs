@@ -16,6 +16,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("charts.js", "text/javascript; charset=utf-8", include_str!("../ui/charts.js")),
     ("pages.js", "text/javascript; charset=utf-8", include_str!("../ui/pages.js")),
     ("map.js", "text/javascript; charset=utf-8", include_str!("../ui/map.js")),
+    ("baseline.js", "text/javascript; charset=utf-8", include_str!("../ui/baseline.js")),
     ("vulns.js", "text/javascript; charset=utf-8", include_str!("../ui/vulns.js")),
     ("logo.svg", "image/svg+xml", include_str!("../ui/logo.svg")),
 ];

@@ -5,6 +5,7 @@ import { api, qs, upload } from './api.js';
 import { barChart, donut, stackedColumns, legend, PALETTE } from './charts.js';
 import { NetworkMap } from './map.js';
 import { deviceVulnCards, VULN_PAGES } from './vulns.js';
+import { BASELINE_PAGES, siteSelect, chosenSite } from './baseline.js';
 
 /** Creates an element: attributes (on* keys are listeners), then children (text, nodes, arrays). */
 export function el(tag, attrs = {}, ...children) {
@@ -134,10 +135,11 @@ const DEVICE_COLUMNS = [
   { key: 'last_seen', label: 'Last seen', sort: 'last_seen', cell: (d) => time(d.last_seen) },
 ];
 const DEFAULT_COLUMNS = ['name', 'ip', 'mac', 'vendor', 'type', 'purdue_level', 'protocols', 'last_seen'];
-const FILTERS = ['search', 'type', 'purdue_level', 'vendor', 'protocol', 'subnet'];
+const FILTERS = ['search', 'type', 'purdue_level', 'vendor', 'protocol', 'subnet', 'site'];
 
 async function devices({ query }) {
   const filters = Object.fromEntries(FILTERS.map((f) => [f, query.get(f) || '']));
+  filters.site = filters.site || chosenSite();
   let sort = { key: query.get('sort') || 'id', desc: query.get('order') === 'desc' };
   let shown = JSON.parse(localStorage.getItem('palisade.columns') || 'null') || DEFAULT_COLUMNS;
   const stats = (await api('GET', '/overview')).devices;
@@ -200,6 +202,7 @@ async function devices({ query }) {
     el('input', { placeholder: 'Vendor', value: filters.vendor, id: 'filter-vendor', oninput: onFilter('vendor'), size: 14, 'aria-label': 'Vendor' }),
     filters.subnet ? el('span', { class: 'pill' }, `subnet ${filters.subnet}`) : null,
     el('button', { onclick: () => { columnsMenu.hidden = !columnsMenu.hidden; } }, 'Columns'),
+    await siteSelect((v) => { filters.site = v; load(false); }),
   );
   await load(false);
   return el('div', {}, pageHead('Inventory', `${stats.total} devices`, csv, json), toolbar, columnsMenu, tableBox);
@@ -267,7 +270,7 @@ const ACTIONS = [['acknowledged', 'Acknowledge'], ['closed', 'Close'], ['learned
 
 async function alertsPage({ args, query, can }) {
   if (args[0]) return alertDetail(Number(args[0]), can);
-  const filters = { status: query.get('status') || 'open', severity: query.get('severity') || '', engine: query.get('engine') || '', category: query.get('category') || '', search: query.get('search') || '' };
+  const filters = { status: query.get('status') || 'open', severity: query.get('severity') || '', engine: query.get('engine') || '', category: query.get('category') || '', search: query.get('search') || '', site: query.get('site') || chosenSite() };
   const selected = new Set();
   const box = el('div', { class: 'table-wrap' });
   let items = [];
@@ -292,6 +295,7 @@ async function alertsPage({ args, query, can }) {
     filter('status', 'Status', [['open', 'Open (new + acknowledged)'], ['', 'All statuses'], ...STATUSES.map((s) => [s, s])]),
     filter('severity', 'Severity', [['', 'All severities'], ...SEVERITIES.map(([s]) => [s, s])]),
     filter('engine', 'Engine', [['', 'All engines'], ...['policy', 'protocol', 'anomaly', 'malware', 'operational'].map((e) => [e, e])]),
+    await siteSelect((v) => { filters.site = v; load(false); }),
     el('input', { type: 'search', placeholder: 'Search title, address…', value: filters.search, oninput: (e) => { filters.search = e.target.value; clearTimeout(box.timer); box.timer = setTimeout(() => load(false), 250); } }),
     bulk.length ? el('div', { class: 'bulk' }, el('span', { class: 'muted' }, 'Selected:'), bulk) : null);
   await load(false);
@@ -363,17 +367,19 @@ async function mapPage({ onLeave }) {
 
 async function uploadPage({ onLeave }) {
   const input = el('input', { type: 'file', id: 'capture-file', accept: '.pcap,.pcapng,.cap,.gz' });
+  const sites = (await api('GET', '/sites')).items;
+  const target = el('select', { id: 'upload-site', 'aria-label': 'Site to analyse into' }, sites.map((x) => el('option', { value: String(x.id) }, `into site ${x.name}`)));
   const bar = el('div');
   const status = el('div', { class: 'muted', id: 'upload-status' }, 'Choose a pcap or pcapng file (gzip-compressed is fine).');
   const jobs = el('div', { id: 'jobs' });
-  const zone = el('div', { class: 'dropzone' }, el('p', {}, 'Drop a capture here, or ', input), el('div', { class: 'progress' }, bar), status);
+  const zone = el('div', { class: 'dropzone' }, el('p', {}, 'Drop a capture here, or ', input, ' ', target), el('div', { class: 'progress' }, bar), status);
   let polling = null;
   async function refreshJobs() {
     const list = await api('GET', '/captures');
     jobs.replaceChildren(...(list.items.length ? list.items.map((j) => el('div', { class: 'job', 'data-state': j.state },
       el('div', {}, el('strong', {}, j.name), el('div', { class: 'muted' }, `${(j.size / 1e6).toFixed(1)} MB · ${j.user} · ${time(j.created_at)}`)),
       el('div', { class: 'progress' }, (() => { const b = el('div'); b.style.width = `${j.percent}%`; return b; })()),
-      el('div', {}, j.state === 'done' ? el('a', { href: '#/devices' }, `${j.outcome.devices} devices`) : j.state === 'failed' ? el('span', { class: 'error', title: j.error }, 'failed') : `${j.state} ${j.percent}%`))) : [empty('No upload yet.')]));
+      el('div', {}, j.state === 'done' ? el('a', { href: '#/devices', class: 'job-result' }, `${j.outcome.devices} devices, ${j.outcome.new_devices || 0} new, ${j.outcome.alerts || 0} alerts`) : j.state === 'failed' ? el('span', { class: 'error', title: j.error }, 'failed') : `${j.state} ${j.percent}%`))) : [empty('No upload yet.')]));
     return list.items;
   }
   async function send(file) {
@@ -381,7 +387,7 @@ async function uploadPage({ onLeave }) {
     bar.style.width = '0%';
     status.textContent = `Uploading ${file.name}…`;
     try {
-      const job = await upload('/captures' + qs({ name: file.name }), file, (f) => { bar.style.width = `${Math.round(f * 50)}%`; });
+      const job = await upload('/captures' + qs({ name: file.name, site: target.value }), file, (f) => { bar.style.width = `${Math.round(f * 50)}%`; });
       status.textContent = 'Analysing…';
       clearInterval(polling);
       polling = setInterval(async () => {
@@ -389,7 +395,9 @@ async function uploadPage({ onLeave }) {
         bar.style.width = `${50 + Math.round(j.percent / 2)}%`;
         if (j.state === 'done') {
           clearInterval(polling);
-          status.replaceChildren(`Done: ${j.packets} packets analysed, ${j.outcome.devices} devices in the inventory. `, el('a', { href: '#/devices' }, 'Open the inventory'));
+          const o = j.outcome;
+          status.replaceChildren(`Done: ${j.packets} packets analysed, ${o.devices} devices in the inventory (${o.new_devices} new), ${o.events} events, ${o.alerts} alerts raised or updated${o.errors.length ? `, errors: ${o.errors.join('; ')}` : ''}. `,
+            el('a', { href: '#/devices' }, 'Open the inventory'), ' · ', el('a', { href: '#/alerts', id: 'upload-alerts' }, 'Open the alerts'));
         } else if (j.state === 'failed') {
           clearInterval(polling);
           status.textContent = `Failed: ${j.error}`;
@@ -454,13 +462,35 @@ async function settings({ can }) {
     el('button', { class: 'primary', type: 'submit' }, 'Save'));
     parts.push(card('Console', el('p', { class: 'muted' }, `Database: ${s.database}`), form));
   }
-  const [sites, sensors, tokens] = await Promise.all([api('GET', '/sites'), api('GET', '/sensors'), api('GET', '/tokens')]);
+  const [sites, tokens] = await Promise.all([api('GET', '/sites'), api('GET', '/tokens')]);
+  const reload = () => { location.hash = `#/settings?t=${Date.now()}`; };
+  const siteOptions = () => sites.items.map((x) => el('option', { value: String(x.id) }, x.name));
+  const sensorSecret = el('div', { class: 'explain', hidden: true, id: 'sensor-token' });
+  const sensors = sites.items.flatMap((x) => x.sensors.map((sn) => ({ ...sn, site: x.name })));
   parts.push(el('div', { class: 'grid2' },
-    card('Sites', table([{ label: 'Site', cell: (x) => x.name }, { label: 'Description', cell: (x) => x.description }], sites.items),
-      can('admin') ? el('form', { class: 'inline', onsubmit: async (e) => { e.preventDefault(); try { await api('POST', '/sites', { name: e.target.name.value, description: e.target.description.value }); toast('Site added'); location.hash = `#/settings?t=${Date.now()}`; } catch (err) { toast(err.message, true); } } },
-        el('input', { name: 'name', placeholder: 'New site name', required: true }), el('input', { name: 'description', placeholder: 'Description' }), el('button', { type: 'submit' }, 'Add site')) : null),
-    card('Sensors', table([{ label: 'Sensor', cell: (x) => x.name }, { label: 'Kind', cell: (x) => x.kind }, { label: 'Analyses', cell: (x) => String(x.analyses) },
-      { label: 'Packets', cell: (x) => String(x.packets) }, { label: 'Last analysis', cell: (x) => time(x.last_analysis) || 'never' }], sensors.items))));
+    card('Sites', table([{ label: 'Site', cell: (x) => x.name }, { label: 'Description', cell: (x) => x.description },
+      { label: 'Devices', cell: (x) => el('a', { href: `#/devices?site=${x.id}` }, String(x.devices)) },
+      { label: 'Open alerts', cell: (x) => el('a', { href: `#/alerts?site=${x.id}` }, String(x.open_alerts)) }], sites.items),
+      can('admin') ? el('form', { class: 'inline', onsubmit: async (e) => { e.preventDefault(); try { await api('POST', '/sites', { name: e.target.name.value, description: e.target.description.value }); toast('Site added'); reload(); } catch (err) { toast(err.message, true); } } },
+        el('input', { name: 'name', placeholder: 'New site name', required: true }), el('input', { name: 'description', placeholder: 'Description' }), el('button', { type: 'submit' }, 'Add site')) : null,
+      can('admin') ? el('form', { class: 'inline', id: 'import-form', onsubmit: async (e) => {
+        e.preventDefault();
+        const file = e.target.bundle.files[0];
+        if (!file) return;
+        try { const r = await upload(`/sites/${e.target.site.value}/import`, file, () => {}); toast(`Imported ${r.stored.devices} devices, ${r.stored.events} events, ${r.stored.alerts} alerts`); reload(); } catch (err) { toast(err.message, true); }
+      } }, el('select', { name: 'site', 'aria-label': 'Site to import into' }, siteOptions()), el('input', { type: 'file', name: 'bundle', 'aria-label': 'Sensor bundle' }), el('button', { type: 'submit' }, 'Import sensor bundle')) : null),
+    card('Sensors', el('div', { id: 'sensors' }, table([{ label: 'Sensor', cell: (x) => x.name }, { label: 'Site', cell: (x) => x.site }, { label: 'Kind', cell: (x) => x.kind },
+      { label: 'Last seen', cell: (x) => (x.kind === 'local' ? time(x.last_analysis) || 'never' : time(x.last_sync) || 'never synced') },
+      { label: 'Received', cell: (x) => (x.kind === 'local' ? `${x.analyses} analyses, ${x.packets} packets` : `${x.synced_devices} devices, ${x.synced_events} events, ${x.synced_alerts} alerts`) }], sensors)),
+      can('admin') ? el('form', { class: 'inline', id: 'sensor-form', onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const r = await api('POST', '/sensors', { site_id: Number(e.target.site.value), name: e.target.name.value });
+          sensorSecret.hidden = false;
+          sensorSecret.textContent = `Copy this sensor token now, it is not shown again:\n${r.token}\nOn the sensor: palisade sync --db DB --console ${location.origin} --token ${r.token}`;
+        } catch (err) { toast(err.message, true); }
+      } }, el('select', { name: 'site', 'aria-label': 'Site of the sensor' }, siteOptions()), el('input', { name: 'name', placeholder: 'New sensor name', required: true }), el('button', { type: 'submit' }, 'Add sensor')) : null,
+      sensorSecret)));
   const secret = el('div', { class: 'explain', hidden: true, id: 'token-secret' });
   parts.push(card('API tokens', el('p', { class: 'muted' }, 'Scripts send a token as "Authorization: Bearer <token>"; it acts with your role.'),
     tokens.items.length ? table([{ label: 'Name', cell: (t) => t.name }, { label: 'Created', cell: (t) => time(t.created_at) }, { label: 'Last used', cell: (t) => time(t.last_used) || 'never' },
@@ -499,4 +529,4 @@ async function password({ user, refreshUser }) {
 }
 
 /** Every page, by the first part of the hash. */
-export const PAGES = { overview, devices, device, alerts: alertsPage, map: mapPage, events, upload: uploadPage, users, settings, password, ...VULN_PAGES };
+export const PAGES = { overview, devices, device, alerts: alertsPage, map: mapPage, events, upload: uploadPage, users, settings, password, ...VULN_PAGES, ...BASELINE_PAGES };

@@ -242,24 +242,51 @@ async fn evidence(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> A
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DiffParams {
-    /// Start (RFC 3339 capture time).
-    from: String,
-    /// End (RFC 3339 capture time).
-    to: String,
+    /// Start (RFC 3339 capture time); default: the end of the site's learning period.
+    from: Option<String>,
+    /// End (RFC 3339 capture time); default: the latest capture time analysed.
+    to: Option<String>,
+    /// The site (id; default the default site, 1).
+    site: Option<i64>,
 }
 
 /// What changed in the network between two (capture) times: baseline facts
-/// (devices, connections, services, operations...) added and gone.
+/// (devices, connections, services, operations...) added and gone. Without
+/// times: what is new since the site's learning period ended, with the
+/// learning state (`learning`) and how many facts the baseline learned.
 #[utoipa::path(get, path = "/api/v1/baseline/diff", tag = "alerts", params(DiffParams),
     security(("session" = ["read-only"]), ("token" = ["read-only"])),
-    responses((status = 200, description = "`{from, to, added, removed}`", body = Object), (status = 400, description = "Bad times")))]
+    responses((status = 200, description = "`{from, to, added, removed, learning, learned}`", body = Object), (status = 400, description = "Bad times")))]
 async fn baseline_diff(State(state): State<AppState>, ApiQuery(p): ApiQuery<DiffParams>) -> ApiResult<Json<serde_json::Value>> {
-    let time = |t: &str| {
-        Timestamp::parse_rfc3339(t).ok_or_else(|| ApiError::bad_request(format!("{t:?} is not an RFC 3339 time (2025-01-14T10:00:00Z)")))
+    let time = |t: &Option<String>| -> ApiResult<Option<Timestamp>> {
+        match t.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            None => Ok(None),
+            Some(t) => Timestamp::parse_rfc3339(t)
+                .map(Some)
+                .ok_or_else(|| ApiError::bad_request(format!("{t:?} is not an RFC 3339 time (2025-01-14T10:00:00Z)"))),
+        }
     };
-    let (from, to) = (time(&p.from)?, time(&p.to)?);
-    if from > to {
-        return Err(ApiError::bad_request("from must not be after to"));
-    }
-    state.pool.run(move |db| Ok(Json(serde_json::json!(palisade_detect::diff(&db.baseline()?, from, to))))).await
+    let (from, to, site) = (time(&p.from)?, time(&p.to)?, p.site.unwrap_or(palisade_store::DEFAULT_SITE));
+    let explicit = from.is_some() && to.is_some();
+    state
+        .pool
+        .run(move |db| {
+            db.set_site(site);
+            let found = (db.baseline(), db.learning());
+            db.set_site(palisade_store::DEFAULT_SITE);
+            let (rows, learning) = (found.0?, found.1?.unwrap_or_default());
+            let learned_until = learning.site_start.map(|s| Timestamp(s.0.saturating_add(learning.period_ns)));
+            let from = from.or(learned_until).unwrap_or(Timestamp(0));
+            let to = to.or(learning.last_seen).unwrap_or(from);
+            if to < from && explicit {
+                return Err(ApiError::bad_request("from must not be after to"));
+            }
+            let to = to.max(from);
+            let learned = rows.iter().filter(|r| r.learned).count();
+            let mut body = serde_json::json!(palisade_detect::diff(&rows, from, to));
+            body["learning"] = serde_json::json!(learning);
+            body["learned"] = serde_json::json!(learned);
+            Ok(Json(body))
+        })
+        .await
 }
