@@ -3,12 +3,11 @@
 use crate::{output, EXIT_OK, EXIT_PARTIAL};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use palisade_detect::{BaselineKey, HostKey, Service};
-use palisade_store::{AlertFilter, AlertStore, Database, EventFilter, Location};
+use palisade_store::{Database, Location};
 use palisade_vulndb::advice::recommend;
 use palisade_vulndb::matching::match_devices;
 use palisade_vulndb::risk::site_risk;
-use palisade_vulndb::site::{device_label, Connection, OpenAlert, SiteData};
+use palisade_vulndb::site::{device_label, SiteData};
 use palisade_vulndb::{import_paths, report, VulnStore};
 use std::path::PathBuf;
 
@@ -182,60 +181,11 @@ pub fn vulndb(command: VulndbCommand) -> anyhow::Result<u8> {
 /// facts or the vulnerability data changed).
 fn load_site(db: &DbArgs, name: Option<String>) -> anyhow::Result<SiteData> {
     let store = db.inventory()?;
-    let mut site = SiteData {
-        name: name.unwrap_or_else(|| db.site_name()),
-        devices: store.devices()?,
-        events: store.events(&EventFilter::default())?,
-        external: store.external_endpoints()?,
-        ..Default::default()
-    };
-    add_detection(&mut site, store.as_ref())?;
-    site.connections_from_events();
+    let mut site = palisade_server::assessment::site_data(store.as_ref(), name.unwrap_or_else(|| db.site_name()))?;
     let mut vdb = db.vulndb()?;
     let generation = vdb.generation()?;
     site.vulns = match_devices(vdb.as_mut(), &site.devices, generation)?;
     Ok(site)
-}
-
-/// Adds what detection stored: who used which service of whom, remote
-/// access, hosts that reached the internet, services hosts served, and
-/// the alerts still open.
-fn add_detection<S: AlertStore + ?Sized>(site: &mut SiteData, store: &S) -> anyhow::Result<()> {
-    let protocol = |svc: &Service| match svc {
-        Service::Protocol(p) => Some(*p),
-        Service::Port(..) => None,
-    };
-    for row in store.baseline()? {
-        let Some(key) = BaselineKey::parse(&row.kind, &row.item) else { continue };
-        match key {
-            BaselineKey::Service(HostKey::Ip(client), HostKey::Ip(server), svc)
-            | BaselineKey::RemoteAccess(HostKey::Ip(client), HostKey::Ip(server), svc) => {
-                site.connections.push(Connection { client, server, protocol: protocol(&svc), seen_in: row.kind.clone() });
-            }
-            BaselineKey::Internet(HostKey::Ip(host)) => {
-                site.internet_hosts.insert(host);
-            }
-            BaselineKey::Role(HostKey::Ip(host), Service::Protocol(p), true) => {
-                site.served.insert((host, p));
-            }
-            _ => {}
-        }
-    }
-    for a in store.alerts(&AlertFilter::default())? {
-        if matches!(a.status.as_str(), "new" | "acknowledged") {
-            site.alerts.push(OpenAlert {
-                id: a.id,
-                title: a.title,
-                category: a.category.as_str().into(),
-                severity: a.severity.as_str().into(),
-                src_ip: a.src_ip,
-                dst_ip: a.dst_ip,
-            });
-        }
-    }
-    site.connections.sort();
-    site.connections.dedup();
-    Ok(())
 }
 
 fn print_limits(site: &SiteData) {
