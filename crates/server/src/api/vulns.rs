@@ -15,11 +15,12 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use palisade_store::DEFAULT_SITE;
 use palisade_vulndb::advice::Recommendation;
+use palisade_vulndb::db::FileImport;
 use palisade_vulndb::matching::VulnMatch;
 use palisade_vulndb::site::device_label;
 use palisade_vulndb::{import, report};
 use serde::Deserialize;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
@@ -49,8 +50,6 @@ async fn assessment(state: &AppState, site: Option<i64>) -> ApiResult<Arc<Assess
 
 // ------------------------------------------------------------------ import
 
-/// Extracted archive entries may hold this many times the upload limit.
-const EXTRACT_FACTOR: u64 = 4;
 /// How many bytes of a file are read to tell its kind.
 const SNIFF_BYTES: u64 = 64 * 1024;
 
@@ -128,10 +127,9 @@ async fn import_files(
     }
     let vulns = state.vulns.clone();
     let location = state.pool.location().clone();
-    let extract_limit = limit.saturating_mul(EXTRACT_FACTOR);
     let (status, files, db_status) = tokio::task::spawn_blocking(move || {
         let _turn = vulns.importing.lock().unwrap_or_else(|p| p.into_inner());
-        let outcome = import_saved(&location, &saved, &dir.0, extract_limit);
+        let outcome = import_saved(&location, &saved);
         drop(dir);
         outcome
     })
@@ -157,67 +155,91 @@ async fn import_files(
     Ok((status, Json(body)).into_response())
 }
 
-/// Imports saved uploads: archives are unpacked, every file's kind is
-/// checked first (400 and nothing imported if one is unknown), then each
-/// is imported. The status to answer, the per-file outcome and what the
-/// database holds afterwards.
+/// Why an uploaded file was refused before the import: `(file, error)`
+/// each, with the members of its archive that were fine.
+type Refused = (Vec<(String, String)>, Vec<(String, import::FileKind)>);
+
+/// One uploaded file as checked before the import: a document of a known
+/// kind, or an archive with the kinds of its JSON members.
+enum Checked {
+    Document(import::FileKind),
+    Archive(Vec<(String, import::FileKind)>),
+}
+
+/// Imports saved uploads: every file, and every JSON member of an archive,
+/// is checked first (400 and nothing imported if one is of no known kind),
+/// then each is imported in its own transaction. The status to answer, the
+/// per-file outcome and what the database holds afterwards.
 fn import_saved(
     location: &palisade_store::Location,
     saved: &[(String, PathBuf)],
-    dir: &Path,
-    extract_limit: u64,
 ) -> ApiResult<(StatusCode, Vec<ImportedFile>, Option<palisade_vulndb::db::DbStatus>)> {
-    let mut candidates: Vec<(String, PathBuf)> = Vec::new();
-    let mut files: Vec<ImportedFile> = Vec::new();
-    let refuse = |file: String, kind: Option<String>, error: String| ImportedFile {
+    let refuse = |file: String, kind: Option<&str>, error: String| ImportedFile {
         file,
-        kind,
+        kind: kind.map(str::to_string),
         records: 0,
         changed: 0,
         imported: false,
         error: Some(error),
     };
-    let mut extracted = 0u64;
+    let mut checked = Vec::with_capacity(saved.len());
+    let (mut refused, mut fine_members) = (Vec::new(), Vec::new());
     for (name, path) in saved {
-        match is_zip(path) {
-            Ok(true) => match unzip(name, path, dir, extract_limit, &mut extracted) {
-                Ok(entries) if entries.is_empty() => {
-                    files.push(refuse(name.clone(), None, "the archive holds no .json or .json.gz file".into()))
-                }
-                Ok(entries) => candidates.extend(entries),
-                Err(e) => files.push(refuse(name.clone(), None, e)),
-            },
-            Ok(false) => candidates.push((name.clone(), path.clone())),
-            Err(e) => files.push(refuse(name.clone(), None, e)),
+        match check(name, path) {
+            Ok(c) => checked.push((name, path, c)),
+            Err((errors, fine)) => {
+                refused.extend(errors.into_iter().map(|(file, e)| refuse(file, None, e)));
+                fine_members.extend(fine.into_iter().map(|(m, kind)| (format!("{name}/{m}"), kind)));
+            }
         }
     }
-    let mut checked = Vec::with_capacity(candidates.len());
-    for (name, path) in candidates {
-        match kind_of(&path) {
-            Ok(kind) => checked.push((name, path, kind)),
-            Err(e) => files.push(refuse(name, None, e)),
-        }
-    }
-    if !files.is_empty() {
+    if !refused.is_empty() {
         // Nothing is imported: the files that were fine are listed as such.
-        for (name, _, kind) in checked {
-            files.push(ImportedFile { file: name, kind: Some(kind.as_str().into()), records: 0, changed: 0, imported: false, error: None });
-        }
-        return Ok((StatusCode::BAD_REQUEST, files, None));
+        let fine = checked.iter().flat_map(|(name, _, c)| match c {
+            Checked::Document(kind) => vec![((*name).clone(), *kind)],
+            Checked::Archive(members) => members.iter().map(|(m, kind)| (format!("{name}/{m}"), *kind)).collect(),
+        });
+        let fine = fine.chain(fine_members);
+        let fine =
+            fine.map(|(file, kind)| ImportedFile { kind: Some(kind.as_str().into()), error: None, ..refuse(file, None, String::new()) });
+        return Ok((StatusCode::BAD_REQUEST, refused.into_iter().chain(fine).collect(), None));
     }
     let mut vdb = crate::assessment::open_vulns(location)?;
-    for (name, path, kind) in checked {
-        files.push(match import::import_file(vdb.as_mut(), &path) {
-            Ok(done) => ImportedFile {
-                file: name,
-                kind: Some(done.kind),
-                records: done.records,
-                changed: done.changed,
-                imported: true,
-                error: None,
-            },
-            Err(e) => refuse(name, Some(kind.as_str().into()), e),
-        });
+    let mut files = Vec::new();
+    let done = |file: String, f: FileImport| ImportedFile {
+        file,
+        kind: Some(f.kind),
+        records: f.records,
+        changed: f.changed,
+        imported: true,
+        error: None,
+    };
+    for (name, path, c) in checked {
+        match c {
+            Checked::Document(kind) => files.push(match import::import_file(vdb.as_mut(), path) {
+                Ok(f) => done(name.clone(), f),
+                Err(e) => refuse(name.clone(), Some(kind.as_str()), e),
+            }),
+            Checked::Archive(members) => {
+                // The crate names members `PATH member NAME`: name them after the upload.
+                let prefix = format!("{} member ", path.display());
+                let (imported, errors) = import::import_zip(vdb.as_mut(), path);
+                for f in imported {
+                    let member = f.path.strip_prefix(&prefix).unwrap_or(&f.path).to_string();
+                    files.push(done(format!("{name}/{member}"), f));
+                }
+                for e in errors {
+                    let text = e.strip_prefix(&prefix).unwrap_or(&e);
+                    let member = members.iter().find(|(m, _)| text.starts_with(&format!("{m}: ")));
+                    files.push(match member {
+                        Some((m, kind)) => {
+                            refuse(format!("{name}/{m}"), Some(kind.as_str()), text.get(m.len() + 2..).unwrap_or(text).to_string())
+                        }
+                        None => refuse(name.clone(), None, text.to_string()),
+                    });
+                }
+            }
+        }
     }
     let finished = vdb.finish_import();
     let db_status = vdb.status().map_err(|e| ApiError::internal("reading the vulnerability database", e))?;
@@ -226,56 +248,56 @@ fn import_saved(
     Ok((status, files, Some(db_status)))
 }
 
-/// Whether a saved file is a zip archive (from its first bytes).
-fn is_zip(path: &Path) -> Result<bool, String> {
-    let mut head = [0u8; 4];
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let n = file.read(&mut head).map_err(|e| e.to_string())?;
-    Ok(head.get(..n) == Some(b"PK\x03\x04".as_slice()))
-}
-
-/// Unpacks the `.json` and `.json.gz` entries of an archive into `dir`,
-/// keeping the unpacked total under `limit`; their names and paths.
-fn unzip(name: &str, path: &Path, dir: &Path, limit: u64, extracted: &mut u64) -> Result<Vec<(String, PathBuf)>, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| format!("not a readable zip archive: {e}"))?;
-    let mut out = Vec::new();
+/// Checks an uploaded file before anything is imported: its kind, or for a
+/// zip archive the kinds of its `.json` and `.json.gz` members. Errors name
+/// the file (`archive.zip/member.json` for members) and come with the
+/// archive's members that were fine.
+fn check(name: &str, path: &Path) -> Result<Checked, Refused> {
+    let one = |e: String| (vec![(name.to_string(), e)], Vec::new());
+    let mut file = std::fs::File::open(path).map_err(|e| one(e.to_string()))?;
+    let mut magic = [0u8; 4];
+    let n = file.read(&mut magic).map_err(|e| one(e.to_string()))?;
+    if magic.get(..n) != Some(b"PK\x03\x04".as_slice()) {
+        let file = std::fs::File::open(path).map_err(|e| one(e.to_string()))?;
+        return kind_of(file).map(Checked::Document).map_err(one);
+    }
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| one(format!("not a readable zip archive: {e}")))?;
+    let (mut members, mut errors) = (Vec::new(), Vec::new());
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| format!("entry {i}: {e}"))?;
-        let entry_name = entry.name().map_err(|e| format!("entry {i}: {e}"))?.to_string();
-        let lower = entry_name.to_ascii_lowercase();
+        let entry = archive.by_index(i).and_then(|m| m.name().map(|n| n.into_owned()).map(|n| (m, n)));
+        let (entry, member) = entry.map_err(|e| one(format!("member {}: {e}", i + 1)))?;
+        let lower = member.to_ascii_lowercase();
         if entry.is_dir() || !(lower.ends_with(".json") || lower.ends_with(".json.gz")) {
             continue;
         }
-        let target = dir.join(format!("{}-{i}", path.file_name().and_then(|n| n.to_str()).unwrap_or("zip")));
-        let mut out_file = std::fs::File::create(&target).map_err(|e| e.to_string())?;
-        let room = limit.saturating_sub(*extracted);
-        let copied =
-            std::io::copy(&mut (&mut entry).take(room.saturating_add(1)), &mut out_file).map_err(|e| format!("{entry_name}: {e}"))?;
-        if copied > room {
-            return Err(format!("unpacked, the archive is larger than {limit} bytes"));
+        match kind_of(entry) {
+            Ok(kind) => members.push((member, kind)),
+            Err(e) => errors.push((format!("{name}/{member}"), e)),
         }
-        *extracted += copied;
-        out.push((format!("{name}/{entry_name}"), target));
     }
-    Ok(out)
+    if members.is_empty() && errors.is_empty() {
+        errors.push((name.to_string(), "the archive holds no .json or .json.gz file".into()));
+    }
+    if errors.is_empty() {
+        Ok(Checked::Archive(members))
+    } else {
+        Err((errors, members))
+    }
 }
 
-/// The kind of a vulnerability file, from its first bytes (gzip undone).
-fn kind_of(path: &Path) -> Result<import::FileKind, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut magic = [0u8; 2];
-    let n = file.read(&mut magic).map_err(|e| e.to_string())?;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+/// The kind of a vulnerability document, from its first bytes (gzip undone).
+fn kind_of(reader: impl Read) -> Result<import::FileKind, String> {
+    let mut raw = std::io::BufReader::new(reader);
+    let gz = raw.fill_buf().map_err(|e| e.to_string())?.starts_with(&[0x1f, 0x8b]);
+    let mut inner: Box<dyn Read + '_> = if gz { Box::new(flate2::read::MultiGzDecoder::new(raw)) } else { Box::new(raw) };
     let mut head = Vec::new();
-    if n == 2 && magic == [0x1f, 0x8b] {
-        flate2::read::MultiGzDecoder::new(file)
-            .take(SNIFF_BYTES)
-            .read_to_end(&mut head)
-            .map_err(|e| format!("not a readable gzip file: {e}"))?;
-    } else {
-        file.take(SNIFF_BYTES).read_to_end(&mut head).map_err(|e| e.to_string())?;
-    }
+    inner.by_ref().take(SNIFF_BYTES).read_to_end(&mut head).map_err(|e| {
+        if gz {
+            format!("not a readable gzip file: {e}")
+        } else {
+            e.to_string()
+        }
+    })?;
     if head.iter().all(u8::is_ascii_whitespace) {
         return Err("the file is empty".into());
     }
