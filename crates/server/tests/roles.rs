@@ -90,6 +90,19 @@ async fn every_role_can_do_exactly_what_the_document_says(backend: Backend) {
         }
     }
     assert!(checked >= 4 * 25, "walked {checked} calls: the document lists too few operations");
+    // The vulnerability endpoints are among those walked: importing is for admins, reading for everyone.
+    let vulnerability_endpoints = [
+        ("post", "/api/v1/vulndb/import", "admin"),
+        ("get", "/api/v1/vulndb/status", "read-only"),
+        ("get", "/api/v1/vulnerabilities", "read-only"),
+        ("get", "/api/v1/recommendations", "read-only"),
+        ("get", "/api/v1/risk", "read-only"),
+        ("get", "/api/v1/reports/risk", "read-only"),
+        ("get", "/api/v1/reports/vulns", "read-only"),
+    ];
+    for (method, path, scope) in vulnerability_endpoints {
+        assert_eq!(need(&doc["paths"][path][method]), need(&serde_json::json!({"security": [{"token": [scope]}]})), "{method} {path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
