@@ -15,6 +15,7 @@ pub mod kev;
 pub mod matching;
 pub mod names;
 pub mod nvd;
+pub mod os;
 mod pg;
 pub mod report;
 pub mod risk;

@@ -4,7 +4,9 @@
 //! firmware) are matched against the CPE products of NVD configurations and
 //! the products of CSAF advisories of the same vendor. Every match says
 //! which facts and which CPE or CSAF product it rests on, how the product
-//! name was matched and how confident it is. Results are cached per device
+//! name was matched and how confident it is. Operating systems the device
+//! reports are matched to NVD's `o` products ([`crate::os`]), as far as
+//! their release and version are known. Results are cached per device
 //! with the identity they came from and the database generation, so
 //! devices are matched again exactly when their facts or the data change.
 
@@ -13,6 +15,7 @@ use crate::db::{CpeProduct, StoredMatch, VulnStore};
 use crate::kev::KevEntry;
 use crate::names::{model_number_matches, vendor_keys, ProductIdentity, ProductLevel};
 use crate::nvd::Score;
+use crate::os::{os_targets, OsTarget};
 use crate::version::{InRange, Range};
 use crate::VulnError;
 use palisade_engine::Device;
@@ -42,6 +45,9 @@ pub struct DeviceIdentity {
     pub order_numbers: Vec<FactRef>,
     /// The most recently seen firmware fact.
     pub firmware: Option<FactRef>,
+    /// Operating system facts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub os: Vec<FactRef>,
 }
 
 impl DeviceIdentity {
@@ -66,6 +72,7 @@ impl DeviceIdentity {
         id.designations.sort_by(|a, b| a.value.cmp(&b.value).then(a.field.cmp(&b.field)));
         id.designations.dedup_by(|a, b| a.value == b.value);
         id.order_numbers = refs(IdentityField::OrderNumber);
+        id.os = refs(IdentityField::Os);
         id.firmware = device
             .facts
             .iter()
@@ -77,7 +84,36 @@ impl DeviceIdentity {
 
     /// True when nothing in it can be matched.
     pub fn is_empty(&self) -> bool {
-        self.vendors.is_empty() || (self.designations.is_empty() && self.order_numbers.is_empty())
+        (self.vendors.is_empty() || (self.designations.is_empty() && self.order_numbers.is_empty())) && self.os_targets().is_empty()
+    }
+
+    /// The CPE operating-system products the OS facts name, each with the
+    /// facts that name it. A release named without doubt pushes out the
+    /// guesses of the same vendor (SMB's `Windows Server 2019 Standard
+    /// 17763` over NTLMSSP's `Windows 10 / Server 2016-2022 build 17763`).
+    pub fn os_targets(&self) -> Vec<(OsTarget, Vec<FactRef>)> {
+        let mut out: Vec<(OsTarget, Vec<FactRef>)> = Vec::new();
+        for fact in &self.os {
+            for t in os_targets(&fact.value) {
+                match out.iter_mut().find(|(o, _)| (o.vendor, &o.product, &o.edition) == (t.vendor, &t.product, &t.edition)) {
+                    Some((o, facts)) => {
+                        if t.confidence > o.confidence || (t.confidence == o.confidence && t.version.is_some() && o.version.is_none()) {
+                            *o = t;
+                        }
+                        facts.push(fact.clone());
+                    }
+                    None => out.push((t, vec![fact.clone()])),
+                }
+            }
+        }
+        let best: BTreeMap<&str, f64> = out.iter().fold(BTreeMap::new(), |mut m, (t, _)| {
+            let e = m.entry(t.vendor).or_insert(0.0);
+            *e = f64::max(*e, t.confidence);
+            m
+        });
+        let best: BTreeMap<String, f64> = best.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        out.retain(|(t, _)| best.get(t.vendor).is_none_or(|b| *b < 0.8 || t.confidence >= *b));
+        out
     }
 
     /// The vendor came only from the MAC address registry.
@@ -217,6 +253,8 @@ struct Matcher<'a> {
     identity: &'a DeviceIdentity,
     product: ProductIdentity,
     vendor_factor: f64,
+    /// The operating systems it runs, as CPE products.
+    os: Vec<(OsTarget, Vec<FactRef>)>,
 }
 
 impl Matcher<'_> {
@@ -246,7 +284,59 @@ impl Matcher<'_> {
         let v = if version == InRange::Unknown { UNKNOWN_VERSION_FACTOR } else { 1.0 };
         level.confidence() * v * self.vendor_factor
     }
+
+    /// How a stored CPE match names the device's model or product line.
+    fn product_hit(&self, levels: &ProductLevels, r: &StoredMatch) -> Option<Hit> {
+        let level = *levels.get(&r.product)?;
+        let range = stored_range(r);
+        let version = self.version_in(&range);
+        (version != InRange::No).then(|| Hit {
+            rank: level as u8 + 1,
+            matched_by: level.as_str(),
+            confidence: self.confidence(level, version),
+            facts: self.facts_for(level, !range.bounds.is_empty()),
+        })
+    }
+
+    /// How a stored CPE match names the device's operating system: the best of its OS targets for that product.
+    fn os_hit(&self, os_products: &OsProducts, r: &StoredMatch) -> Option<Hit> {
+        let range = Range::from_nvd(
+            None,
+            r.start_including.as_deref(),
+            r.start_excluding.as_deref(),
+            r.end_including.as_deref(),
+            r.end_excluding.as_deref(),
+        );
+        os_products
+            .get(&r.product)?
+            .iter()
+            .filter_map(|&i| {
+                let (target, facts) = self.os.get(i)?;
+                let factor = target.holds(&r.version, &range)?;
+                let matched_by = if factor >= 1.0 {
+                    "operating system"
+                } else if target.version.is_some() || target.edition.is_some() {
+                    "operating system (version partly known)"
+                } else {
+                    "operating system (version unknown)"
+                };
+                Some(Hit { rank: 0, matched_by, confidence: target.confidence * factor, facts: facts.clone() })
+            })
+            .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+    }
 }
+
+/// How one stored CPE match names a device, and on which facts.
+struct Hit {
+    /// Which hit of a configuration its basis is (a model over a product line over an OS).
+    rank: u8,
+    matched_by: &'static str,
+    confidence: f64,
+    facts: Vec<FactRef>,
+}
+
+/// Per CPE product (by row id), the OS targets of an identity (indexes into [`Matcher::os`]) it is.
+type OsProducts = BTreeMap<i64, Vec<usize>>;
 
 fn stored_range(m: &StoredMatch) -> Range {
     Range::from_nvd(
@@ -278,14 +368,14 @@ impl<'a> Configurations<'a> {
 }
 
 fn nvd_found(
-    m: &Matcher<'_>,
-    levels: &BTreeMap<i64, ProductLevel>,
+    named: impl Iterator<Item = i64>,
+    hit: impl Fn(&StoredMatch) -> Option<Hit>,
     products: &BTreeMap<i64, CpeProduct>,
     configurations: &Configurations<'_>,
     cve_ids: &BTreeMap<i64, String>,
     found: &mut BTreeMap<String, Found>,
 ) {
-    let keys: BTreeSet<(i64, i64)> = levels.keys().filter_map(|p| configurations.naming.get(p)).flatten().copied().collect();
+    let keys: BTreeSet<(i64, i64)> = named.filter_map(|p| configurations.naming.get(&p)).flatten().copied().collect();
     for (cve, config) in keys {
         let Some(matches) = configurations.by_config.get(&(cve, config)) else { continue };
         let Some(cve_id) = cve_ids.get(&cve) else { continue };
@@ -294,19 +384,16 @@ fn nvd_found(
             nodes.entry(r.node).or_default().push(r);
         }
         let config_all = matches.first().is_some_and(|r| r.config_all);
-        let mut vulnerable_hits: Vec<(&StoredMatch, ProductLevel, InRange)> = Vec::new();
+        let mut vulnerable_hits: Vec<(&StoredMatch, Hit)> = Vec::new();
         let mut node_results = Vec::new();
         for node in nodes.values() {
             let mut hits = Vec::new();
             for r in node {
-                let hit = levels.get(&r.product).map(|level| (*level, m.version_in(&stored_range(r))));
-                let holds = hit.is_some_and(|(_, v)| v != InRange::No);
-                if holds {
-                    if let (true, Some((level, v))) = (r.vulnerable, hit) {
-                        vulnerable_hits.push((r, level, v));
-                    }
+                let found = hit(r);
+                hits.push(found.is_some());
+                if let (true, Some(h)) = (r.vulnerable, found) {
+                    vulnerable_hits.push((r, h));
                 }
-                hits.push(holds);
             }
             let node_all = node.first().is_some_and(|r| r.node_all);
             let negate = node.first().is_some_and(|r| r.node_negate);
@@ -317,7 +404,11 @@ fn nvd_found(
         if !config_holds {
             continue;
         }
-        let Some((row, level, version)) = vulnerable_hits.into_iter().max_by(|a, b| a.1.cmp(&b.1)) else { continue };
+        let Some((row, hit)) =
+            vulnerable_hits.into_iter().max_by(|a, b| a.1.rank.cmp(&b.1.rank).then(a.1.confidence.total_cmp(&b.1.confidence)))
+        else {
+            continue;
+        };
         let range = stored_range(row);
         let product = products.get(&row.product).map_or_else(String::new, |p| p.product.replace('\\', ""));
         let criteria = products
@@ -331,10 +422,10 @@ fn nvd_found(
             source: "nvd".into(),
             reference: criteria,
             product,
-            matched_by: level.as_str().into(),
+            matched_by: hit.matched_by.into(),
             versions: range.describe(),
-            facts: m.facts_for(level, !range.bounds.is_empty()),
-            confidence: round2(m.confidence(level, version)),
+            facts: hit.facts,
+            confidence: round2(hit.confidence),
             advisory: None,
             url: None,
         });
@@ -485,8 +576,30 @@ fn matchers<'a>(identities: &[&'a DeviceIdentity]) -> Vec<Matcher<'a>> {
             identity,
             product: identity.product_identity(),
             vendor_factor: if identity.vendor_from_oui() { OUI_VENDOR_FACTOR } else { 1.0 },
+            os: identity.os_targets(),
         })
         .collect()
+}
+
+/// The CPE operating-system products the identities run, and per identity which of its OS targets each one is.
+fn os_candidates(store: &dyn VulnStore, matchers: &[Matcher<'_>]) -> Result<(Vec<CpeProduct>, Vec<OsProducts>), VulnError> {
+    let keys: BTreeSet<String> = matchers.iter().flat_map(|m| m.os.iter().map(|(t, _)| crate::db::stored_vendor_key(t.vendor))).collect();
+    let candidates: Vec<CpeProduct> =
+        if keys.is_empty() { Vec::new() } else { store.products_of_vendors(&keys)?.into_iter().filter(|p| p.part == "o").collect() };
+    let by_name: HashMap<(&str, &str), i64> = candidates.iter().map(|p| ((p.vendor.as_str(), p.product.as_str()), p.id)).collect();
+    let per_identity = matchers
+        .iter()
+        .map(|m| {
+            let mut mine = OsProducts::new();
+            for (i, (t, _)) in m.os.iter().enumerate() {
+                if let Some(id) = by_name.get(&(t.vendor, t.product.as_str())) {
+                    mine.entry(*id).or_default().push(i);
+                }
+            }
+            mine
+        })
+        .collect();
+    Ok((candidates, per_identity))
 }
 
 /// How each CPE product (by row id) that names an identity matched.
@@ -567,9 +680,11 @@ pub fn device_cpes(store: &dyn VulnStore, devices: &[Device]) -> Result<BTreeMap
     let matchers = matchers(&refs);
     let all_keys: BTreeSet<String> = matchers.iter().flat_map(|m| m.product.vendor_keys.iter().cloned()).collect();
     let (candidates, levels) = cpe_levels(store, &matchers, &all_keys)?;
+    let (os_candidates, os_levels) = os_candidates(store, &matchers)?;
     let products: BTreeMap<i64, &CpeProduct> = candidates.iter().map(|p| (p.id, p)).collect();
+    let os_products: BTreeMap<i64, &CpeProduct> = os_candidates.iter().map(|p| (p.id, p)).collect();
     let mut out = BTreeMap::new();
-    for ((id, identity), (m, lv)) in identities.iter().zip(matchers.iter().zip(&levels)) {
+    for (i, ((id, identity), (m, lv))) in identities.iter().zip(matchers.iter().zip(&levels)).enumerate() {
         let mut list: Vec<DeviceCpe> = lv
             .iter()
             .filter_map(|(pid, level)| {
@@ -592,6 +707,20 @@ pub fn device_cpes(store: &dyn VulnStore, devices: &[Device]) -> Result<BTreeMap
                 })
             })
             .collect();
+        for (pid, targets) in os_levels.get(i).into_iter().flatten() {
+            let Some(p) = os_products.get(pid) else { continue };
+            for (target, facts) in targets.iter().filter_map(|t| m.os.get(*t)) {
+                let known = target.edition.is_some() || target.version.is_some();
+                list.push(DeviceCpe {
+                    device_id: *id,
+                    cpe: target.cpe(),
+                    title: p.title.clone(),
+                    matched_by: "operating system".into(),
+                    confidence: round2(target.confidence * if known { 1.0 } else { UNKNOWN_VERSION_FACTOR }),
+                    facts: facts.clone(),
+                });
+            }
+        }
         list.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then_with(|| a.cpe.cmp(&b.cpe)));
         out.insert(*id, list);
     }
@@ -603,10 +732,12 @@ pub fn match_identities(store: &dyn VulnStore, identities: &[&DeviceIdentity]) -
     let matchers = matchers(identities);
     let all_keys: BTreeSet<String> = matchers.iter().flat_map(|m| m.product.vendor_keys.iter().cloned()).collect();
     let (candidates, levels) = cpe_levels(store, &matchers, &all_keys)?;
-    let matched: BTreeSet<i64> = levels.iter().flat_map(|l| l.keys().copied()).collect();
+    let (os_candidates, os_levels) = os_candidates(store, &matchers)?;
+    let matched: BTreeSet<i64> =
+        levels.iter().flat_map(|l| l.keys().copied()).chain(os_levels.iter().flat_map(|l| l.keys().copied())).collect();
     let rows = if matched.is_empty() { Vec::new() } else { store.configurations_naming(&matched)? };
     let cve_rows: BTreeSet<i64> = rows.iter().map(|r| r.cve).collect();
-    let products: BTreeMap<i64, CpeProduct> = candidates.into_iter().map(|p| (p.id, p)).collect();
+    let products: BTreeMap<i64, CpeProduct> = candidates.into_iter().chain(os_candidates).map(|p| (p.id, p)).collect();
     let cve_ids: BTreeMap<i64, String> = store.cves(&cve_rows)?.into_iter().map(|c| (c.row, c.cve_id)).collect();
     // CSAF: advisory products of the vendors.
     let advisory_products = store.advisory_products_of_vendors(&all_keys)?;
@@ -615,9 +746,10 @@ pub fn match_identities(store: &dyn VulnStore, identities: &[&DeviceIdentity]) -
     let configurations = Configurations::new(&rows);
     let advisory_keys: Vec<BTreeSet<String>> = advisory_products.iter().map(|(_, p)| vendor_keys(&p.vendor)).collect();
     let mut all_found = Vec::with_capacity(matchers.len());
-    for (m, lv) in matchers.iter().zip(&levels) {
+    for ((m, lv), os) in matchers.iter().zip(&levels).zip(&os_levels) {
         let mut found = BTreeMap::new();
-        nvd_found(m, lv, &products, &configurations, &cve_ids, &mut found);
+        let named = lv.keys().chain(os.keys()).copied();
+        nvd_found(named, |r| m.product_hit(lv, r).or_else(|| m.os_hit(os, r)), &products, &configurations, &cve_ids, &mut found);
         let mine: Vec<(i64, Product)> = advisory_products
             .iter()
             .zip(&advisory_keys)

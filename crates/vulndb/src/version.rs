@@ -87,6 +87,27 @@ impl Version {
         }
         Ordering::Equal
     }
+
+    /// The first version after every version that starts with this one
+    /// (`6.9` gives `6.10`); `None` when it does not end with a number.
+    fn successor(&self) -> Option<Version> {
+        let mut parts = self.parts.clone();
+        match parts.last_mut() {
+            Some(Part::Number(n)) => *n = n.checked_add(1)?,
+            _ => return None,
+        }
+        Some(Version { parts })
+    }
+
+    /// Whether this version starts with all of `prefix`'s parts (`6.9.4` starts with `6.9`).
+    fn starts_with(&self, prefix: &Version) -> bool {
+        self.parts.len() >= prefix.parts.len() && self.parts.iter().zip(&prefix.parts).all(|(a, b)| a == b)
+    }
+
+    /// How many parts the version has.
+    pub fn depth(&self) -> usize {
+        self.parts.len()
+    }
 }
 
 fn word_against_nothing(word: &str) -> Ordering {
@@ -248,6 +269,30 @@ impl Range {
         InRange::Yes
     }
 
+    /// Whether some version that starts with `prefix` (a release known
+    /// only that far: `3` for Linux 3.x, `10.0.17763` for a Windows build
+    /// whose patch level is unknown) is in the range: `Yes` when the two
+    /// overlap (the device may be affected), `No` when none can be.
+    pub fn overlaps_prefix(&self, prefix: &str) -> InRange {
+        let (Some(low), Some(high)) = (Version::parse(prefix), Version::parse(prefix).and_then(|p| p.successor())) else {
+            return InRange::Unknown;
+        };
+        for (op, bound) in &self.bounds {
+            let Some(b) = Version::parse(bound) else { return InRange::Unknown };
+            let holds = match op {
+                Op::Equal => b.starts_with(&low) || b.compare(&low) == Ordering::Equal,
+                Op::NotEqual => true,
+                Op::Greater | Op::GreaterOrEqual => b.compare(&high) == Ordering::Less,
+                Op::LessOrEqual => low.compare(&b) != Ordering::Greater,
+                Op::Less => low.compare(&b) == Ordering::Less,
+            };
+            if !holds {
+                return InRange::No;
+            }
+        }
+        InRange::Yes
+    }
+
     /// The first version outside the range from above (`< 3.2.8` gives
     /// `3.2.8`): the version that fixes what the range describes.
     pub fn fixed_in(&self) -> Option<&str> {
@@ -343,5 +388,25 @@ mod tests {
         assert_eq!(Range::parse("vers:generic/2.3.1").unwrap().contains("2.3.1"), InRange::Yes);
         assert!(Range::parse("All versions").is_none());
         assert_eq!(r.describe(), ">= 2.0, < 2.62");
+    }
+
+    #[test]
+    fn a_release_known_only_so_far_overlaps_ranges() {
+        let r = |start: Option<&str>, end: Option<&str>| Range::from_nvd(None, start, None, None, end);
+        // Linux 3.x against kernel ranges.
+        assert_eq!(r(Some("3.0"), Some("3.18.5")).overlaps_prefix("3"), InRange::Yes);
+        assert_eq!(r(Some("4.1"), Some("4.14.200")).overlaps_prefix("3"), InRange::No);
+        assert_eq!(r(Some("2.6.12"), Some("3.0")).overlaps_prefix("3"), InRange::No);
+        // A Windows build whose patch level is unknown.
+        assert_eq!(r(None, Some("10.0.17763.5329")).overlaps_prefix("10.0.17763"), InRange::Yes);
+        assert_eq!(r(None, Some("10.0.17763.0")).overlaps_prefix("10.0.17763"), InRange::No);
+        assert_eq!(r(Some("10.0.19041.0"), Some("10.0.19041.3930")).overlaps_prefix("10.0.17763"), InRange::No);
+        // An exact CPE version.
+        let exact = |v: &str| Range::from_nvd(Some(v), None, None, None, None);
+        assert_eq!(exact("6.9.4").overlaps_prefix("6.9"), InRange::Yes);
+        assert_eq!(exact("6.9").overlaps_prefix("6.9"), InRange::Yes);
+        assert_eq!(exact("6.8").overlaps_prefix("6.9"), InRange::No);
+        assert_eq!(exact("6.90").overlaps_prefix("6.9"), InRange::No);
+        assert_eq!(r(None, Some("2.0")).overlaps_prefix("x"), InRange::Unknown);
     }
 }

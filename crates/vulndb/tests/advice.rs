@@ -1,6 +1,8 @@
 //! Every kind of recommendation, on a small made-up site whose evidence is
 //! spelled out: what each finding rests on, and that quiet devices get none.
 
+mod common;
+
 use palisade_engine::{Device, EventRecord, SourcedFact};
 use palisade_model::{DeviceType, IdentityField, Protocol, Timestamp};
 use palisade_vulndb::advice::recommend;
@@ -13,33 +15,11 @@ fn ip(text: &str) -> IpAddr {
 }
 
 fn device(id: i64, addr: &str, t: DeviceType, level: Option<u8>, protocols: &[Protocol]) -> Device {
-    Device {
-        id,
-        macs: Vec::new(),
-        ips: vec![ip(addr)],
-        hostnames: Vec::new(),
-        vendor: None,
-        model: None,
-        firmware: None,
-        serial: None,
-        os: None,
-        device_type: t,
-        confidence: 0,
-        purdue_level: level,
-        protocols: protocols.to_vec(),
-        first_seen: Timestamp(0),
-        last_seen: Timestamp(0),
-        billable: true,
-        active: true,
-        behind_router: false,
-        classification_reasons: Vec::new(),
-        facts: Vec::new(),
-        keys: Vec::new(),
-    }
+    Device { ips: vec![ip(addr)], device_type: t, purdue_level: level, protocols: protocols.to_vec(), ..common::device(id, Vec::new()) }
 }
 
 fn fact(field: IdentityField, value: &str, source: &str) -> SourcedFact {
-    SourcedFact { field, value: value.into(), source: source.into(), first_seen: Timestamp(0), last_seen: Timestamp(0) }
+    common::fact(field, value, source)
 }
 
 fn op(id: i64, src: &str, dst: &str, protocol: Protocol, kind: &str, target: &str) -> EventRecord {

@@ -59,3 +59,37 @@ pub fn cves(matches: &BTreeMap<i64, Vec<VulnMatch>>, id: i64) -> Vec<String> {
 pub fn get<'a>(matches: &'a BTreeMap<i64, Vec<VulnMatch>>, id: i64, cve: &str) -> &'a VulnMatch {
     matches.get(&id).and_then(|m| m.iter().find(|v| v.cve == cve)).unwrap_or_else(|| panic!("{cve} not matched on device {id}"))
 }
+
+/// A fact as the inventory keeps it.
+pub fn fact(field: palisade_model::IdentityField, value: &str, source: &str) -> palisade_engine::SourcedFact {
+    use palisade_model::Timestamp;
+    palisade_engine::SourcedFact { field, value: value.into(), source: source.into(), first_seen: Timestamp(0), last_seen: Timestamp(0) }
+}
+
+/// A server known only by these facts (address 10.0.0.`id`).
+pub fn device(id: i64, facts: Vec<palisade_engine::SourcedFact>) -> Device {
+    use palisade_model::{DeviceType, Timestamp};
+    Device {
+        id,
+        macs: Vec::new(),
+        ips: vec![std::net::IpAddr::from([10, 0, 0, id as u8])],
+        hostnames: Vec::new(),
+        vendor: None,
+        model: None,
+        firmware: None,
+        serial: None,
+        os: None,
+        device_type: DeviceType::Server,
+        confidence: 0,
+        purdue_level: None,
+        protocols: Vec::new(),
+        first_seen: Timestamp(0),
+        last_seen: Timestamp(0),
+        billable: true,
+        active: true,
+        behind_router: false,
+        classification_reasons: Vec::new(),
+        facts,
+        keys: Vec::new(),
+    }
+}

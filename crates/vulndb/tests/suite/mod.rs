@@ -240,6 +240,78 @@ pub fn a_bad_zip_member_is_refused_whole_naming_archive_and_member(backend: &imp
     assert_eq!((s.cves, s.cpe_matches, s.products, s.kev), (0, 0, 0, 3), "nothing of the bad member is kept");
 }
 
+/// A device that reports only operating system facts, `(value, protocol)`.
+fn os_device(id: i64, os: &[(&str, &str)]) -> palisade_engine::Device {
+    let facts = os.iter().map(|(value, source)| crate::common::fact(palisade_model::IdentityField::Os, value, source)).collect();
+    crate::common::device(id, facts)
+}
+
+pub fn operating_systems_match_their_cpe_products_as_far_as_known(backend: &impl Backend) {
+    let mut db = backend.open();
+    let report = import_paths(db.as_mut(), &[Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures-os")]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let mut devices = vec![
+        os_device(1, &[("Windows Server 2008 R2 Enterprise 7601 Service Pack 1", "smb")]),
+        os_device(2, &[("Windows 10.0 Build 17763", "smb")]),
+        os_device(3, &[("Windows Server 2019 Standard 17763", "smb"), ("Windows 10 / Server 2016-2022 build 17763", "smb")]),
+        os_device(4, &[("Linux 3.x", "http")]),
+        os_device(5, &[("Linux", "tcp")]),
+        os_device(6, &[("VxWorks 6.9", "snmp")]),
+        os_device(7, &[("Windows", "tcp"), ("embedded RTOS (VxWorks-like)", "tcp")]),
+        os_device(8, &[("Windows 7 / Server 2008 R2 build 7601", "nbns")]),
+    ];
+    let generation = db.generation().expect("generation");
+    let m = match_devices(db.as_mut(), &devices, generation).expect("match");
+    let expected: &[(i64, &[&str])] = &[
+        (1, &["CVE-2099-7001"]),
+        (2, &["CVE-2099-7003"]),
+        (3, &["CVE-2099-7003"]),
+        (4, &["CVE-2099-7005", "CVE-2099-7009"]),
+        (5, &["CVE-2099-7009"]),
+        (6, &["CVE-2099-7007", "CVE-2099-7008"]),
+        (7, &[]),
+        (8, &["CVE-2099-7001"]),
+    ];
+    for (id, want) in expected {
+        assert_eq!(cves(&m, *id), want.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "device {id}");
+    }
+    let basis = |id: i64, cve: &str| get(&m, id, cve).basis.first().cloned().expect("basis");
+    let confidence = |id: i64, cve: &str| (get(&m, id, cve).confidence, get(&m, id, cve).confidence_label.clone());
+    // The release named without doubt: high, resting on the SMB fact and the R2 CPE.
+    let r2 = basis(1, "CVE-2099-7001");
+    assert_eq!(
+        (r2.product.as_str(), r2.reference.as_str()),
+        ("windows_server_2008", "cpe:2.3:o:microsoft:windows_server_2008:r2:*:*:*:*:*:*:*")
+    );
+    assert_eq!(r2.matched_by, "operating system");
+    assert_eq!(
+        r2.facts.iter().map(|f| (f.value.as_str(), f.source.as_str())).collect::<Vec<_>>(),
+        [("Windows Server 2008 R2 Enterprise 7601 Service Pack 1", "smb")]
+    );
+    assert_eq!(confidence(1, "CVE-2099-7001"), (0.9, "high".into()));
+    // A build whose patch level is unknown, client or server: low; the server named by SMB: medium.
+    assert_eq!(confidence(2, "CVE-2099-7003"), (0.42, "low".into()));
+    assert_eq!(basis(2, "CVE-2099-7003").matched_by, "operating system (version partly known)");
+    assert_eq!(confidence(3, "CVE-2099-7003"), (0.63, "medium".into()));
+    assert_eq!(basis(3, "CVE-2099-7003").product, "windows_server_2019");
+    assert_eq!(get(&m, 3, "CVE-2099-7003").fixed_version.as_deref(), Some("10.0.17763.5329"));
+    // Linux 3.x against a 3.x range: low; a family alone matches only what holds for every version.
+    assert_eq!(confidence(4, "CVE-2099-7005").1, "low");
+    assert_eq!(basis(5, "CVE-2099-7009").matched_by, "operating system (version unknown)");
+    assert_eq!(confidence(5, "CVE-2099-7009").1, "low");
+    // VxWorks 6.9: the very version, and a range it falls in.
+    assert_eq!(confidence(6, "CVE-2099-7007"), (0.9, "high".into()));
+    assert_eq!(confidence(6, "CVE-2099-7008"), (0.63, "medium".into()));
+    assert_eq!(confidence(8, "CVE-2099-7001").1, "medium");
+    // The CPE names of the operating system, for `palisade vulndb cpes`.
+    let names = device_cpes(db.as_ref(), &devices).expect("cpes");
+    assert!(names[&1].iter().any(|c| c.cpe == "cpe:2.3:o:microsoft:windows_server_2008:r2:*:*:*:*:*:*:*"), "{:?}", names[&1]);
+    // New facts: matched again.
+    devices[0] = os_device(1, &[("Windows Server 2008 6002 Service Pack 2", "smb")]);
+    let again = match_devices(db.as_mut(), &devices, generation).expect("match");
+    assert_eq!(cves(&again, 1), ["CVE-2099-7001", "CVE-2099-7002"]);
+}
+
 /// The suite's tests for one backend.
 #[macro_export]
 macro_rules! vulndb_suite {
@@ -271,6 +343,10 @@ macro_rules! vulndb_suite {
         #[test]
         fn a_bad_zip_member_is_refused_whole_naming_archive_and_member() {
             suite::a_bad_zip_member_is_refused_whole_naming_archive_and_member(&$backend);
+        }
+        #[test]
+        fn operating_systems_match_their_cpe_products_as_far_as_known() {
+            suite::operating_systems_match_their_cpe_products_as_far_as_known(&$backend);
         }
         #[test]
         fn siemens_s7_300_matches_rest_on_facts_products_and_advisories() {
