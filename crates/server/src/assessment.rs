@@ -2,21 +2,27 @@
 //! learned and the open alerts, loaded from a store into the
 //! [`SiteData`] that matching, recommendations, risk and reports work on.
 //! The console keeps the last assessment of each site and computes it
-//! again only when the vulnerability data, the analyses or the site's open
-//! alerts changed.
+//! again only when the vulnerability data or the analyses changed, or
+//! something was changed through the API (an alert closed...).
 
 use crate::error::{ApiError, ApiResult};
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
 use palisade_detect::{BaselineKey, HostKey, Service};
+use palisade_model::AlertStatus;
 use palisade_store::{AlertFilter, AlertStore, Database, DeviceQuery, EventFilter, Location, Store, StoreError, DEFAULT_SITE};
 use palisade_vulndb::advice::{recommend, Recommendations};
 use palisade_vulndb::matching::match_devices;
 use palisade_vulndb::risk::{site_risk, SiteRisk};
 use palisade_vulndb::site::{Connection, OpenAlert, SiteData};
 use palisade_vulndb::VulnStore;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Loads a site from a store: devices, stored operations, external
 /// endpoints, what detection learned (who used which service of whom,
@@ -50,8 +56,8 @@ pub fn site_data<S: Store + AlertStore + ?Sized>(store: &S, name: String) -> Res
             _ => {}
         }
     }
-    for a in store.alerts(&AlertFilter::default())? {
-        if is_open(a.status.as_str()) {
+    for status in [AlertStatus::New, AlertStatus::Acknowledged] {
+        for a in store.alerts(&AlertFilter { status: Some(status), limit: None })? {
             site.alerts.push(OpenAlert {
                 id: a.id,
                 title: a.title,
@@ -62,21 +68,11 @@ pub fn site_data<S: Store + AlertStore + ?Sized>(store: &S, name: String) -> Res
             });
         }
     }
+    site.alerts.sort_by_key(|a| a.id);
     site.connections.sort();
     site.connections.dedup();
     site.connections_from_events();
     Ok(site)
-}
-
-/// Whether an alert status counts as open (new or acknowledged).
-fn is_open(status: &str) -> bool {
-    matches!(status, "new" | "acknowledged")
-}
-
-/// Opens the vulnerability tables of the console's store: beside the
-/// inventory in the same SQLite file, or in the same PostgreSQL database.
-pub(crate) fn open_vulns(location: &Location) -> ApiResult<Box<dyn VulnStore + Send>> {
-    palisade_vulndb::open(location).map_err(|e| ApiError::internal("opening the vulnerability database", e))
 }
 
 /// One assessment of the site: its data with the matched vulnerabilities,
@@ -98,14 +94,29 @@ pub struct Assessment {
     pub site_id: i64,
 }
 
-/// What an assessment depends on: when any of it changes, it is computed again.
+/// What an assessment depends on: when any of it changes, it is computed
+/// again. Alert statuses change through the console's API (counted in
+/// `writes`); what other programs change in the database without an
+/// analysis is seen within [`MAX_AGE`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Inputs {
     name: String,
     generation: i64,
     last_analysis: Option<i64>,
-    open_alerts: u64,
+    writes: u64,
 }
+
+/// A site's last assessment, when it was computed and from what.
+struct Kept {
+    inputs: Inputs,
+    at: Instant,
+    assessment: Arc<Assessment>,
+}
+
+/// An assessment is computed again after this long whatever else changed.
+const MAX_AGE: Duration = Duration::from_secs(600);
+/// Vulnerability stores kept open for later requests.
+const MAX_IDLE: usize = 8;
 
 /// A file of an import: its name as uploaded (`archive.zip/entry.json`
 /// inside archives) and what it gave or why it was refused.
@@ -136,12 +147,16 @@ pub(crate) struct ImportRecord {
     pub files: Vec<ImportedFile>,
 }
 
-/// The vulnerability side of the console: the last assessment and what it
-/// was computed from, imports one at a time, and the recent imports.
+/// The vulnerability side of the console: the last assessment of each
+/// site and what it was computed from, open vulnerability stores, imports
+/// one at a time, and the recent imports.
 #[derive(Default)]
 pub(crate) struct VulnState {
-    /// The last assessment of each site.
-    last: Mutex<HashMap<i64, (Inputs, Arc<Assessment>)>>,
+    /// The last assessment of each site, when it was computed and from what.
+    last: Mutex<HashMap<i64, Kept>>,
+    /// Successful state-changing API requests so far.
+    writes: AtomicU64,
+    idle: Mutex<Vec<Box<dyn VulnStore + Send>>>,
     /// Held while an import writes.
     pub importing: Mutex<()>,
     imports: Mutex<std::collections::VecDeque<ImportRecord>>,
@@ -158,6 +173,29 @@ impl VulnState {
         imports.truncate(Self::KEEP);
     }
 
+    /// Notes that the console changed something an assessment may rest on.
+    pub(crate) fn changed(&self) {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs `work` with an open vulnerability store (kept for later use
+    /// unless the work failed on the server's side).
+    pub(crate) fn with_vulns<T>(&self, location: &Location, work: impl FnOnce(&mut dyn VulnStore) -> ApiResult<T>) -> ApiResult<T> {
+        let spare = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut vdb = match spare {
+            Some(vdb) => vdb,
+            None => palisade_vulndb::open(location).map_err(|e| ApiError::internal("opening the vulnerability database", e))?,
+        };
+        let result = work(vdb.as_mut());
+        if !matches!(&result, Err(e) if e.status.is_server_error()) {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < MAX_IDLE {
+                idle.push(vdb);
+            }
+        }
+        result
+    }
+
     /// The recent imports through this console, newest first.
     pub(crate) fn recent(&self) -> Vec<ImportRecord> {
         self.imports.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
@@ -171,31 +209,39 @@ impl VulnState {
         let name = site_name(db, site_id)?;
         let before = db.site_id();
         db.set_site(site_id);
-        let result = self.assess(db, location, name, site_id);
+        let result = self.with_vulns(location, |vdb| self.assess(db, vdb, name, site_id));
         db.set_site(before);
         result
     }
 
-    fn assess(&self, db: &mut dyn Database, location: &Location, name: String, site_id: i64) -> ApiResult<Arc<Assessment>> {
-        let mut vdb = open_vulns(location)?;
+    fn assess(&self, db: &mut dyn Database, vdb: &mut dyn VulnStore, name: String, site_id: i64) -> ApiResult<Arc<Assessment>> {
         let vuln_error = |e: palisade_vulndb::VulnError| ApiError::internal("reading the vulnerability database", e);
-        let generation = vdb.status().map_err(vuln_error)?.generation;
-        let inputs =
-            Inputs { name, generation, last_analysis: db.analyses(1)?.first().map(|a| a.id), open_alerts: open_alerts_fingerprint(db)? };
+        let generation = vdb.generation().map_err(vuln_error)?;
+        let writes = self.writes.load(Ordering::Relaxed);
+        let inputs = Inputs { name, generation, last_analysis: db.analyses(1)?.first().map(|a| a.id), writes };
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((kept, assessment)) = last.get(&site_id) {
-            if *kept == inputs {
-                return Ok(assessment.clone());
+        if let Some(kept) = last.get(&site_id) {
+            if kept.inputs == inputs && kept.at.elapsed() < MAX_AGE {
+                return Ok(kept.assessment.clone());
             }
         }
         let mut site = site_data(db, inputs.name.clone())?;
-        site.vulns = match_devices(vdb.as_mut(), &site.devices, generation).map_err(vuln_error)?;
+        site.vulns = match_devices(vdb, &site.devices, generation).map_err(vuln_error)?;
         let recs = recommend(&site);
         let risk = site_risk(&site, &recs);
         let notes = palisade_vulndb::limits(&site);
         let assessment = Arc::new(Assessment { site, recs, risk, notes, computed_at: crate::auth::rfc3339_now(), generation, site_id });
-        last.insert(site_id, (inputs, assessment.clone()));
+        last.insert(site_id, Kept { inputs, at: Instant::now(), assessment: assessment.clone() });
         Ok(assessment)
+    }
+}
+
+impl Drop for VulnState {
+    fn drop(&mut self) {
+        // PostgreSQL's blocking client must not be closed on an async
+        // worker (where the last reference often goes): close on a thread.
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
+        let _ = std::thread::spawn(move || drop(idle)).join();
     }
 }
 
@@ -229,14 +275,13 @@ fn site_name(db: &dyn Database, site_id: i64) -> ApiResult<String> {
     Ok(site.name)
 }
 
-/// A hash of the open alerts (id, status, severity): changes when an alert
-/// opens, closes or changes severity.
-fn open_alerts_fingerprint(db: &dyn Database) -> ApiResult<u64> {
-    let mut hasher = DefaultHasher::new();
-    for a in db.alerts(&AlertFilter::default())? {
-        if is_open(a.status.as_str()) {
-            (a.id, a.status.as_str(), a.severity.as_str()).hash(&mut hasher);
-        }
+/// Notes every successful state-changing API request (an alert closed,
+/// a sensor's results stored...): assessments are computed again after one.
+pub(crate) async fn note_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let writes = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let response = next.run(request).await;
+    if writes && response.status().is_success() {
+        state.vulns.changed();
     }
-    Ok(hasher.finish())
+    response
 }

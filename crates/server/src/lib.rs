@@ -105,6 +105,7 @@ pub fn build(config: &ServerConfig) -> anyhow::Result<(Router, Option<FirstAdmin
         .merge(ui::routes())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), assessment::note_writes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize))
         .layer(axum::middleware::from_fn(ui::security_headers))
         .with_state(state);

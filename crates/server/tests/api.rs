@@ -279,48 +279,12 @@ async fn the_ui_is_served_with_security_headers(backend: Backend) {
     assert_eq!(console.get("/api/v1/health", &Auth::default()).await.json()["status"], "ok");
 }
 
-/// Stores alerts straight into the console's database (detection's own
-/// tests cover how they are raised): three from 10.20.20.50, one with evidence.
-fn store_alerts(console: &Console) -> Vec<i64> {
-    let location = console.location.clone();
-    let evidence = console.dir.path().join("alert.pcap");
-    std::fs::write(&evidence, [0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]).unwrap();
-    std::thread::spawn(move || {
-        let mut store = palisade_store::open(&location).unwrap();
-        let mut alerts: Vec<_> = [
-            (palisade_model::AlertCategory::PlcStop, palisade_model::Severity::Critical, "Controller stop"),
-            (palisade_model::AlertCategory::NewConnection, palisade_model::Severity::Medium, "New connection"),
-            (palisade_model::AlertCategory::CleartextCredentials, palisade_model::Severity::High, "Telnet login in clear text"),
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(i, (category, severity, title))| {
-            let mut d = palisade_detect::Draft::new(
-                category,
-                palisade_model::Timestamp(1_736_848_800_000_000_000 + i as i64),
-                title.into(),
-                "why".into(),
-            );
-            d.severity = severity;
-            d.src_ip = Some("10.20.20.50".parse().unwrap());
-            d.dst_ip = Some("10.20.20.110".parse().unwrap());
-            d.into_alert()
-        })
-        .collect();
-        store.save_detection(&mut alerts, &[], &palisade_detect::Learning::default()).unwrap();
-        store.set_alert_evidence(alerts[0].id, &evidence.display().to_string(), 0).unwrap();
-        alerts.iter().map(|a| a.id).collect()
-    })
-    .join()
-    .unwrap()
-}
-
 async fn alerts_are_worked_through_the_api(backend: Backend) {
     let console = Console::new(backend);
     let admin = console.admin().await;
     let analyst = console.user(&admin, "ana", "security-analyst").await;
     let viewer = console.user(&admin, "vic", "read-only").await;
-    let ids = store_alerts(&console);
+    let ids = console.store_alerts();
     let list = console.get("/api/v1/alerts?status=open", &viewer).await.json();
     let titles: Vec<&str> = list["items"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["Telnet login in clear text", "New connection", "Controller stop"], "newest first");

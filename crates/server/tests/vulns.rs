@@ -68,6 +68,7 @@ async fn advisories_imported_through_the_api_match_the_inventory(backend: Backen
     let viewer = console.user(&admin, "vic", "read-only").await;
     let job = console.upload(&admin, &console.demo_capture()).await;
     assert_eq!(job["state"], "done", "{job}");
+    console.store_alerts();
     let empty = console.get("/api/v1/vulndb/status", &viewer).await;
     assert_eq!(empty.status, StatusCode::OK, "{}", empty.text());
     assert_eq!(empty.json()["cves"], 0);
@@ -127,6 +128,19 @@ async fn advisories_imported_through_the_api_match_the_inventory(backend: Backen
     let recs = one["recommendations"].as_array().unwrap();
     let known = recs.iter().find(|r| r["kind"] == "known-exploited").unwrap_or_else(|| panic!("{recs:?}"));
     assert!(known["evidence"].as_array().unwrap().iter().any(|e| e["detail"].as_str().unwrap().contains("CVE-2099-1001")));
+
+    // Closing the device's alerts through the API shows in its score at once.
+    let alert_part = |device: &serde_json::Value| device["risk"]["parts"][3]["points"].as_f64().unwrap();
+    assert!(alert_part(&one) > 0.0, "the PLC has open alerts: {}", one["risk"]);
+    for alert in one["alerts"].as_array().unwrap() {
+        let id = alert["id"].as_i64().unwrap();
+        let closed =
+            console.send(Method::POST, &format!("/api/v1/alerts/{id}/status"), &admin, serde_json::json!({"status": "closed"})).await;
+        assert_eq!(closed.status, StatusCode::OK, "{}", closed.text());
+    }
+    let after = console.get(&format!("/api/v1/devices/{plc}"), &viewer).await.json();
+    assert_eq!(alert_part(&after), 0.0, "{}", after["risk"]);
+    assert!(after["risk"]["score"].as_u64() < one["risk"]["score"].as_u64());
 
     // Filters of the list.
     let all = console.get("/api/v1/vulnerabilities", &viewer).await.json();

@@ -3,7 +3,7 @@
 //! evidence, recommendations, risk scores with their parts, attack paths,
 //! and the two HTML reports.
 
-use crate::assessment::{site_of_device, Assessment, ImportRecord, ImportedFile};
+use crate::assessment::{site_of_device, Assessment, ImportRecord, ImportedFile, VulnState};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
@@ -18,7 +18,7 @@ use palisade_vulndb::advice::Recommendation;
 use palisade_vulndb::db::FileImport;
 use palisade_vulndb::matching::VulnMatch;
 use palisade_vulndb::site::device_label;
-use palisade_vulndb::{import, report};
+use palisade_vulndb::{import, report, VulnStore};
 use serde::Deserialize;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -129,7 +129,7 @@ async fn import_files(
     let location = state.pool.location().clone();
     let (status, files, db_status) = tokio::task::spawn_blocking(move || {
         let _turn = vulns.importing.lock().unwrap_or_else(|p| p.into_inner());
-        let outcome = import_saved(&location, &saved);
+        let outcome = import_saved(&vulns, &location, &saved);
         drop(dir);
         outcome
     })
@@ -171,6 +171,7 @@ enum Checked {
 /// then each is imported in its own transaction. The status to answer, the
 /// per-file outcome and what the database holds afterwards.
 fn import_saved(
+    vulns: &VulnState,
     location: &palisade_store::Location,
     saved: &[(String, PathBuf)],
 ) -> ApiResult<(StatusCode, Vec<ImportedFile>, Option<palisade_vulndb::db::DbStatus>)> {
@@ -204,7 +205,23 @@ fn import_saved(
             fine.map(|(file, kind)| ImportedFile { kind: Some(kind.as_str().into()), error: None, ..refuse(file, None, String::new()) });
         return Ok((StatusCode::BAD_REQUEST, refused.into_iter().chain(fine).collect(), None));
     }
-    let mut vdb = crate::assessment::open_vulns(location)?;
+    vulns.with_vulns(location, |vdb| {
+        let files = import_checked(vdb, checked, refuse);
+        let finished = vdb.finish_import();
+        let db_status = vdb.status().map_err(|e| ApiError::internal("reading the vulnerability database", e))?;
+        finished.map_err(|e| ApiError::internal("finishing the vulnerability import", e))?;
+        let status = if files.iter().any(|f| f.error.is_some()) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        Ok((status, files, Some(db_status)))
+    })
+}
+
+/// Imports checked uploads, each file and archive member in its own
+/// transaction: the outcome of each.
+fn import_checked(
+    vdb: &mut dyn VulnStore,
+    checked: Vec<(&String, &PathBuf, Checked)>,
+    refuse: impl Fn(String, Option<&str>, String) -> ImportedFile,
+) -> Vec<ImportedFile> {
     let mut files = Vec::new();
     let done = |file: String, f: FileImport| ImportedFile {
         file,
@@ -216,14 +233,14 @@ fn import_saved(
     };
     for (name, path, c) in checked {
         match c {
-            Checked::Document(kind) => files.push(match import::import_file(vdb.as_mut(), path) {
+            Checked::Document(kind) => files.push(match import::import_file(vdb, path) {
                 Ok(f) => done(name.clone(), f),
                 Err(e) => refuse(name.clone(), Some(kind.as_str()), e),
             }),
             Checked::Archive(members) => {
                 // The crate names members `PATH member NAME`: name them after the upload.
                 let prefix = format!("{} member ", path.display());
-                let (imported, errors) = import::import_zip(vdb.as_mut(), path);
+                let (imported, errors) = import::import_zip(vdb, path);
                 for f in imported {
                     let member = f.path.strip_prefix(&prefix).unwrap_or(&f.path).to_string();
                     files.push(done(format!("{name}/{member}"), f));
@@ -241,11 +258,7 @@ fn import_saved(
             }
         }
     }
-    let finished = vdb.finish_import();
-    let db_status = vdb.status().map_err(|e| ApiError::internal("reading the vulnerability database", e))?;
-    finished.map_err(|e| ApiError::internal("finishing the vulnerability import", e))?;
-    let status = if files.iter().any(|f| f.error.is_some()) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    Ok((status, files, Some(db_status)))
+    files
 }
 
 /// Checks an uploaded file before anything is imported: its kind, or for a
@@ -312,13 +325,12 @@ fn kind_of(reader: impl Read) -> Result<import::FileKind, String> {
               (status = 503, description = "This console's database cannot hold vulnerability data")))]
 async fn status(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
     let location = state.pool.location().clone();
-    let counts = state
-        .pool
-        .run(move |_| {
-            let vdb = crate::assessment::open_vulns(&location)?;
-            vdb.status().map_err(|e| ApiError::internal("reading the vulnerability database", e))
-        })
-        .await?;
+    let vulns = state.vulns.clone();
+    let counts = tokio::task::spawn_blocking(move || {
+        vulns.with_vulns(&location, |vdb| vdb.status().map_err(|e| ApiError::internal("reading the vulnerability database", e)))
+    })
+    .await
+    .map_err(|e| ApiError::internal("vulnerability status", e))??;
     let mut body = serde_json::to_value(counts).map_err(|e| ApiError::internal("vulnerability status", e))?;
     body["imports"] = serde_json::json!(state.vulns.recent());
     Ok(Json(body))

@@ -245,6 +245,43 @@ impl Console {
         }
     }
 
+    /// Stores alerts straight into the console's database (detection's own
+    /// tests cover how they are raised): three from 10.20.20.50 to
+    /// 10.20.20.110, one with evidence.
+    pub fn store_alerts(&self) -> Vec<i64> {
+        let location = self.location.clone();
+        let evidence = self.dir.path().join("alert.pcap");
+        std::fs::write(&evidence, [0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]).unwrap();
+        std::thread::spawn(move || {
+            let mut store = palisade_store::open(&location).unwrap();
+            let mut alerts: Vec<_> = [
+                (palisade_model::AlertCategory::PlcStop, palisade_model::Severity::Critical, "Controller stop"),
+                (palisade_model::AlertCategory::NewConnection, palisade_model::Severity::Medium, "New connection"),
+                (palisade_model::AlertCategory::CleartextCredentials, palisade_model::Severity::High, "Telnet login in clear text"),
+            ]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (category, severity, title))| {
+                let mut d = palisade_detect::Draft::new(
+                    category,
+                    palisade_model::Timestamp(1_736_848_800_000_000_000 + i as i64),
+                    title.into(),
+                    "why".into(),
+                );
+                d.severity = severity;
+                d.src_ip = Some("10.20.20.50".parse().unwrap());
+                d.dst_ip = Some("10.20.20.110".parse().unwrap());
+                d.into_alert()
+            })
+            .collect();
+            store.save_detection(&mut alerts, &[], &palisade_detect::Learning::default()).unwrap();
+            store.set_alert_evidence(alerts[0].id, &evidence.display().to_string(), 0).unwrap();
+            alerts.iter().map(|a| a.id).collect()
+        })
+        .join()
+        .unwrap()
+    }
+
     /// A small generated plant capture in the console's folder.
     pub fn demo_capture(&self) -> PathBuf {
         let path = self.dir.path().join("plant.pcap");
