@@ -26,11 +26,12 @@ CREATE INDEX IF NOT EXISTS alerts_status_severity ON alerts (status, severity);
 /// The site of devices, events, alerts and analyses, with the sensor
 /// columns (token, last sync) and the indexes that keep per-site lists
 /// fast; the same text runs on SQLite and PostgreSQL. `remote_id` is the
-/// id a row has in a remote sensor's database (NULL for local rows).
+/// id a row has in a remote sensor's database (NULL for local rows, which
+/// its partial indexes leave out, so local analyses do not pay for them).
 pub(crate) const SITE_COLUMNS_MIGRATION: &str = r#"
 ALTER TABLE devices ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE devices ADD COLUMN remote_id BIGINT;
-CREATE UNIQUE INDEX devices_remote ON devices (site_id, remote_id);
+CREATE UNIQUE INDEX devices_remote ON devices (site_id, remote_id) WHERE remote_id IS NOT NULL;
 CREATE INDEX devices_site_id ON devices (site_id, id);
 CREATE INDEX devices_site_type ON devices (site_id, type, id);
 CREATE INDEX devices_site_vendor ON devices (site_id, vendor, id);
@@ -43,11 +44,11 @@ CREATE INDEX devices_site_first ON devices (site_id, first_ns, id);
 CREATE INDEX devices_site_last ON devices (site_id, last_ns, id);
 ALTER TABLE events ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE events ADD COLUMN remote_id BIGINT;
-CREATE UNIQUE INDEX events_remote ON events (site_id, remote_id);
+CREATE UNIQUE INDEX events_remote ON events (site_id, remote_id) WHERE remote_id IS NOT NULL;
 CREATE INDEX events_site ON events (site_id, id);
 ALTER TABLE alerts ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE alerts ADD COLUMN remote_id BIGINT;
-CREATE UNIQUE INDEX alerts_remote ON alerts (site_id, remote_id);
+CREATE UNIQUE INDEX alerts_remote ON alerts (site_id, remote_id) WHERE remote_id IS NOT NULL;
 CREATE INDEX alerts_site ON alerts (site_id, id);
 CREATE INDEX alerts_site_status ON alerts (site_id, status, id);
 ALTER TABLE analyses ADD COLUMN site_id BIGINT NOT NULL DEFAULT 1;

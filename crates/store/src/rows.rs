@@ -365,6 +365,29 @@ impl EventRow {
     }
 }
 
+/// Calls `insert` with the row of every record, in order. The rows are made
+/// on another thread meanwhile: serialising is a good part of storing many
+/// events, and the other core is idle once the packets are analysed.
+pub(crate) fn insert_event_rows<E>(records: &[EventRecord], mut insert: impl FnMut(EventRow) -> Result<(), E>) -> Result<(), E> {
+    const CHUNK: usize = 1024;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<EventRow>>(8);
+        scope.spawn(move || {
+            for chunk in records.chunks(CHUNK) {
+                if tx.send(chunk.iter().map(EventRow::new).collect()).is_err() {
+                    return;
+                }
+            }
+        });
+        for rows in rx {
+            for row in rows {
+                insert(row)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Reads a stored device back.
 pub(crate) fn parse_device(path: &str, data: &str) -> Result<Device, StoreError> {
     serde_json::from_str(data).map_err(|err| StoreError::Corrupt { path: path.to_string(), what: format!("device: {err}") })

@@ -2,7 +2,7 @@
 
 use crate::db::{sqlite_placeholders, Db, Row, Value};
 use crate::rows::{
-    assign_ids, join, parse_device, parse_event, DeviceRow, EventRow, FactRow, IpRow, LinkRow, MacRow, ObservationRows, PairRow,
+    assign_ids, insert_event_rows, join, parse_device, parse_event, DeviceRow, FactRow, IpRow, LinkRow, MacRow, ObservationRows, PairRow,
     FIRST_FREE_DEVICE_ID,
 };
 use crate::{AnalysisRecord, EventFilter, Store, StoreError};
@@ -442,9 +442,9 @@ impl Store for SqliteStore {
                     "INSERT INTO events (time_ns, record_type, protocol, src_ip, dst_ip, data, site_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(e)?;
-            for r in activity.records.iter().map(EventRow::new) {
-                ins.execute(params![r.time_ns, r.record_type, r.protocol, r.src_ip, r.dst_ip, r.data, site]).map_err(e)?;
-            }
+            insert_event_rows(&activity.records, |r| {
+                ins.execute(params![r.time_ns, r.record_type, r.protocol, r.src_ip, r.dst_ip, r.data, site]).map(|_| ()).map_err(e)
+            })?;
             tx.execute(
                 "INSERT INTO analyses (finished_at, inputs, packets, bytes, errors, site_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![

@@ -226,7 +226,7 @@ fn store_events(db: &impl Db, site_id: i64, events: &[EventRecord]) -> Result<u6
         })
         .collect();
     let columns = ["time_ns", "record_type", "protocol", "src_ip", "dst_ip", "data", "site_id", "remote_id"];
-    insert_rows(db, "events", &columns, rows, " ON CONFLICT (site_id, remote_id) DO NOTHING")
+    insert_rows(db, "events", &columns, rows, " ON CONFLICT (site_id, remote_id) WHERE remote_id IS NOT NULL DO NOTHING")
 }
 
 fn store_alerts(db: &impl Db, site_id: i64, alerts: &[Alert]) -> Result<u64, StoreError> {
@@ -243,7 +243,7 @@ fn store_alerts(db: &impl Db, site_id: i64, alerts: &[Alert]) -> Result<u64, Sto
     let mut columns: Vec<&str> = ALERT_COLUMNS.split(',').map(str::trim).filter(|c| *c != "id").collect();
     columns.extend(["site_id", "remote_id"]);
     // The console's analysts own the status: a sync updates what was seen.
-    let tail = " ON CONFLICT (site_id, remote_id) DO UPDATE SET title = excluded.title, severity = excluded.severity, \
+    let tail = " ON CONFLICT (site_id, remote_id) WHERE remote_id IS NOT NULL DO UPDATE SET title = excluded.title, severity = excluded.severity, \
                 first_ns = excluded.first_ns, last_ns = excluded.last_ns, count = excluded.count, \
                 description = excluded.description, remediation = excluded.remediation, baseline_items = excluded.baseline_items";
     insert_rows(db, "alerts", &columns, rows, tail)
