@@ -260,8 +260,11 @@ impl<T: Db> SyncStore for T {
             .iter()
             .map(|r| parse_device("devices", &r.text(0)))
             .collect::<Result<Vec<_>, _>>()?;
-        let device_ids =
-            self.rows("SELECT id FROM devices WHERE site_id = $1 ORDER BY id", std::slice::from_ref(&site))?.iter().map(|r| r.int(0)).collect();
+        let device_ids = self
+            .rows("SELECT id FROM devices WHERE site_id = $1 ORDER BY id", std::slice::from_ref(&site))?
+            .iter()
+            .map(|r| r.int(0))
+            .collect();
         let limit = max_events.max(1);
         let mut events = self
             .rows(
