@@ -200,7 +200,7 @@ async function riskPage({ query }) {
   legend(Object.entries(LEVEL_COLORS).map(([l, color]) => [`${l}: ${risk.by_level[l] || 0}`, color])));
   const top = risk.devices.filter((d) => d.score > 0).slice(0, 12);
   const topChart = card('Riskiest devices', top.length ? el('div', { class: 'chart' }, barChart(top.map((d) => [d.device, d.score]), { color: PALETTE[9], onClick: (label) => { location.hash = `#/devices/${byId[label]}`; } })) : empty('No device has a risk score above 0.'));
-  const devices = card('Devices by risk', el('div', { class: 'table-wrap' }, table([
+  const devices = card(`Riskiest ${risk.devices.length} of ${risk.total_devices} devices`, el('div', { class: 'table-wrap' }, table([
     { label: 'Device', cell: (d) => deviceLink(d.device_id, d.device) }, { label: 'Type', cell: (d) => d.type },
     { label: 'Score', cell: (d) => level(d.level, `${d.score} ${d.level}`) },
     { label: 'Parts', cell: (d) => d.parts.filter((p) => p.points > 0).map((p) => `${p.name} ${p.points}`).join(', ') },
@@ -214,7 +214,7 @@ async function riskPage({ query }) {
     el('div', { class: 'grid2' }, distribution, topChart),
     card('Site recommendations', el('div', { id: 'site-recs' }, recommendationList(recs.site, recs.labels))),
     card('Attack paths to controllers', el('p', { class: 'muted' }, 'Most likely paths through the connections seen, from internet-facing or enterprise hosts to controllers, ranked.'), attackPaths(risk.attack_paths)),
-    el('div', { class: 'grid2' }, devices, card(`Device recommendations (riskiest ${recs.devices.length} of ${recs.total_devices})`, deviceRecs)),
+    devices, card(`Device recommendations (riskiest ${recs.devices.length} of ${recs.total_devices})`, deviceRecs),
     notes);
 }
 
