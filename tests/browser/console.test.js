@@ -290,3 +290,20 @@ test('a site gets a remote sensor, shown with its sync state', async () => {
   await page.selectOption('#site-select', '');
   assert.deepEqual(pageErrors, []);
 });
+
+test('the overview follows the chosen site', async () => {
+  await open('overview', 'Overview');
+  const shown = () => page.evaluate(() => document.querySelector('.stat .value')?.innerText);
+  const all = Number(await shown());
+  assert.ok(all > 10, 'every site together');
+  await page.selectOption('#site-select', { label: 'pump station (0 devices)' });
+  await page.waitForFunction(() => document.querySelector('.stat .value')?.innerText === '0');
+  await page.locator('.empty', { hasText: 'No devices yet' }).first().waitFor();
+  await shot('overview-site');
+  await page.selectOption('#site-select', '1');
+  await page.waitForFunction(() => Number(document.querySelector('.stat .value')?.innerText) > 10);
+  assert.ok(Number(await shown()) <= all, 'the default site is part of every site');
+  await page.selectOption('#site-select', '');
+  await page.waitForFunction((n) => document.querySelector('.stat .value')?.innerText === String(n), all);
+  assert.deepEqual(pageErrors, []);
+});

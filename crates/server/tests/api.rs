@@ -339,6 +339,89 @@ async fn alerts_are_worked_through_the_api(backend: Backend) {
     assert_eq!(bad_diff.status, StatusCode::BAD_REQUEST);
 }
 
+async fn the_overview_follows_the_site(backend: Backend) {
+    let console = Console::new(backend);
+    let admin = console.admin().await;
+    let viewer = console.user(&admin, "vic", "read-only").await;
+    let line2 = console.send(Method::POST, "/api/v1/sites", &admin, serde_json::json!({ "name": "line 2" })).await.json();
+    let line2 = line2["id"].as_i64().unwrap();
+    // The plant's devices go to line 2; the default site holds only alerts (on hosts it has no device for).
+    let job = console.upload_into(&admin, &console.demo_capture(), line2).await;
+    assert_eq!(job["state"], "done", "{job}");
+    let devices = job["outcome"]["devices"].as_u64().unwrap();
+    console.store_alerts();
+
+    let overview = |site: &str| {
+        let path = format!("/api/v1/overview{site}");
+        let (console, viewer) = (&console, &viewer);
+        async move {
+            let answer = console.get(&path, viewer).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.text());
+            answer.json()
+        }
+    };
+    let all = overview("").await;
+    let plant = overview(&format!("?site={line2}")).await;
+    let default = overview("?site=1").await;
+    assert_eq!(all["devices"]["total"].as_u64(), Some(devices));
+    assert_eq!(plant["devices"], all["devices"], "every device is line 2's");
+    assert_eq!(default["devices"]["total"], 0);
+    assert_eq!(default["devices"]["by_type"], serde_json::json!({}));
+    assert_eq!(default["devices"]["by_purdue_level"], serde_json::json!({}));
+    let plc = plant["devices"]["by_type"]["plc"].as_u64().unwrap();
+    let plcs = console.get(&format!("/api/v1/devices?site={line2}&type=plc&limit=1000"), &viewer).await.json();
+    assert_eq!(plcs["items"].as_array().unwrap().len() as u64, plc, "the counts are the lists' counts");
+
+    assert_eq!(default["alerts"]["open_by_severity"], serde_json::json!({"critical": 1, "high": 1, "medium": 1}));
+    assert_eq!(default["alerts"]["timeline"].as_array().unwrap().len(), 1);
+    assert_eq!(default["alerts"]["top_risks"][0]["ip"], "10.20.20.110");
+    assert!(default["alerts"]["top_risks"][0]["device_id"].is_null(), "10.20.20.110 is a device of line 2, not of this site");
+    assert_eq!(all["alerts"]["top_risks"][0]["ip"], "10.20.20.110");
+    assert_eq!(plant["alerts"]["open_by_severity"], serde_json::json!({}));
+    assert_eq!(plant["alerts"]["timeline"], serde_json::json!([]));
+    assert_eq!(plant["alerts"]["top_risks"], serde_json::json!([]));
+    assert_eq!(overview("?site=999").await["devices"]["total"], 0, "a site without data has nothing to count");
+    assert_eq!(console.get("/api/v1/overview?site=north", &viewer).await.status, StatusCode::BAD_REQUEST);
+}
+
+async fn unfinished_uploads_fail_after_a_restart(backend: Backend) {
+    let mut console = Console::new(backend);
+    let admin = console.admin().await;
+    let done = console.upload(&admin, &console.demo_capture()).await;
+    assert_eq!(done["state"], "done", "{done}");
+    // The console stops while one upload is being analysed and another waits:
+    // their rows say so, and the running one's file is half kept.
+    let (running, queued) = console.with_store(|db| {
+        let now = "2026-01-01T00:00:00Z";
+        let running = db.create_job("half.pcap", 1_000_000, "admin", 1, now).unwrap();
+        db.update_job(running.id, "running", 1234, None, None).unwrap();
+        let queued = db.create_job("next.pcap", 2_000, "admin", 1, now).unwrap();
+        (running.id, queued.id)
+    });
+    let part = console.dir.path().join("uploads").join("upload-interrupted.part");
+    std::fs::write(&part, b"half a capture").unwrap();
+    let before = console.get(&format!("/api/v1/captures/{running}"), &admin).await.json();
+    assert_eq!(before["state"], "running", "{before}");
+
+    console.restart();
+    // Sessions are stored: the admin is still logged in.
+    for id in [running, queued] {
+        let job = console.get(&format!("/api/v1/captures/{id}"), &admin).await;
+        assert_eq!(job.status, StatusCode::OK, "{}", job.text());
+        let job = job.json();
+        assert_eq!(job["state"], "failed", "{job}");
+        assert!(job["error"].as_str().unwrap_or_default().contains("interrupted by a restart"), "{job}");
+    }
+    let kept = console.get(&format!("/api/v1/captures/{}", done["id"]), &admin).await.json();
+    assert_eq!((&kept["state"], &kept["outcome"]), (&done["state"], &done["outcome"]), "a finished job is kept as it was");
+    assert!(!part.exists(), "the half-kept upload is removed");
+    let list = console.get("/api/v1/captures", &admin).await.json();
+    let states: Vec<&str> = list["items"].as_array().unwrap().iter().map(|j| j["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["failed", "failed", "done"], "newest first");
+    // The console works on: a new upload is analysed.
+    assert_eq!(console.upload(&admin, &console.demo_capture()).await["state"], "done");
+}
+
 macro_rules! api_suite {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -367,6 +450,14 @@ macro_rules! api_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn alerts_are_worked_through_the_api() {
                 super::alerts_are_worked_through_the_api($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_overview_follows_the_site() {
+                super::the_overview_follows_the_site($backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn unfinished_uploads_fail_after_a_restart() {
+                super::unfinished_uploads_fail_after_a_restart($backend).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn the_ui_is_served_with_security_headers() {

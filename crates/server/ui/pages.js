@@ -83,8 +83,13 @@ async function tryAlerts(path) {
 
 // ---------------------------------------------------------------- overview
 
-async function overview() {
-  const data = await api('GET', '/overview');
+async function overview({ query }) {
+  // The site comes from the link (bookmarkable) or the selector's last choice; '' is every site.
+  if (query.has('site')) localStorage.setItem('palisade.site', query.get('site'));
+  const site = chosenSite();
+  const data = await api('GET', '/overview' + qs({ site }));
+  const picker = await siteSelect((v) => { location.hash = `#/overview?site=${encodeURIComponent(v)}`; });
+  const inSite = site ? `&site=${encodeURIComponent(site)}` : '';
   const d = data.devices;
   const alerts = data.alerts || null;
   const levelItems = Object.entries(d.by_purdue_level).map(([k, v], i) => [LEVEL_NAMES[k] || k, v, PALETTE[i % PALETTE.length]]);
@@ -96,7 +101,7 @@ async function overview() {
     stat('Open alerts', alerts ? openAlerts : '–'),
     stat('Critical / high', alerts ? `${(alerts.open_by_severity || {}).critical || 0} / ${(alerts.open_by_severity || {}).high || 0}` : '–'),
   );
-  const byType = card('Devices by type', types.length ? barChart(types.slice(0, 12), { onClick: (t) => { location.hash = `#/devices?type=${encodeURIComponent(t)}`; } }) : empty('No devices yet: upload a capture.'));
+  const byType = card('Devices by type', types.length ? barChart(types.slice(0, 12), { onClick: (t) => { location.hash = `#/devices?type=${encodeURIComponent(t)}${inSite}`; } }) : empty('No devices yet: upload a capture.'));
   const byLevel = card('Devices by Purdue level', levelItems.length ? el('div', { class: 'chart donut-row' }, donut(levelItems, 'devices'), legend(levelItems.map(([l, v, c]) => [`${l}: ${v}`, c]))) : empty('No devices yet.'));
   let timeline = card('Alerts by severity over time', empty('No alerts yet.'));
   let risks = card('Top risks', empty('No open alerts on any device.'));
@@ -111,9 +116,9 @@ async function overview() {
       { label: 'Worst', cell: (r) => el('span', { class: `sev ${r.worst}` }, r.worst) },
     ], alerts.top_risks));
   }
-  const vendors = card('Top vendors', d.top_vendors.length ? barChart(d.top_vendors.map(([v, n]) => [v, n]), { color: PALETTE[1], onClick: (v) => { location.hash = `#/devices?vendor=${encodeURIComponent(v)}`; } }) : empty('No vendors known yet.'));
+  const vendors = card('Top vendors', d.top_vendors.length ? barChart(d.top_vendors.map(([v, n]) => [v, n]), { color: PALETTE[1], onClick: (v) => { location.hash = `#/devices?vendor=${encodeURIComponent(v)}${inSite}`; } }) : empty('No vendors known yet.'));
   const last = data.analyses && data.analyses[0];
-  return el('div', {}, pageHead('Overview', last ? `Last analysis ${time(last.finished_at)} · ${last.inputs.join(', ')}` : 'No capture analysed yet'), cards,
+  return el('div', {}, pageHead('Overview', last ? `Last analysis ${time(last.finished_at)} · ${last.inputs.join(', ')}` : 'No capture analysed yet', picker), cards,
     el('div', { class: 'grid2' }, timeline, risks), el('div', { class: 'grid2' }, byType, byLevel), el('div', { class: 'grid2' }, vendors));
 }
 

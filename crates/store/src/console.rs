@@ -437,8 +437,9 @@ pub trait ConsoleStore: Send {
     fn device_count(&self, query: &DeviceQuery) -> Result<u64, StoreError>;
     /// One device.
     fn device(&self, id: i64) -> Result<Option<Device>, StoreError>;
-    /// Counts by type, level and vendor.
-    fn device_stats(&self) -> Result<DeviceStats, StoreError>;
+    /// Counts by type, level and vendor, of one site's devices (every
+    /// site's when `None`).
+    fn device_stats(&self, site: Option<i64>) -> Result<DeviceStats, StoreError>;
     /// Up to `limit` devices as drawn on the map, by id.
     fn device_summaries(&self, limit: usize) -> Result<Vec<DeviceSummary>, StoreError>;
     /// One page of operations and violations, newest first.
@@ -488,8 +489,9 @@ pub trait ConsoleStore: Send {
     fn delete_api_token(&self, id: i64) -> Result<bool, StoreError>;
     /// One page of alerts, newest first.
     fn alert_page(&self, query: &AlertQuery) -> Result<Page<Alert>, StoreError>;
-    /// Alert counts by severity, status and day, and the riskiest hosts.
-    fn alert_stats(&self, days: usize) -> Result<AlertStats, StoreError>;
+    /// Alert counts by severity, status and day, and the riskiest hosts, of
+    /// one site's alerts (every site's when `None`).
+    fn alert_stats(&self, days: usize, site: Option<i64>) -> Result<AlertStats, StoreError>;
     /// The device that has this IP or MAC as its first address.
     fn device_id_of(&self, host: &str) -> Result<Option<i64>, StoreError>;
     /// Services hosts used on each other (up to `limit`), optionally only those involving `hosts`.
@@ -523,12 +525,27 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String), StoreError> {
     Ok((id, text))
 }
 
+/// Appends ` AND site_id = $n` when the rows of one site are wanted
+/// (every site's when `None`).
+fn in_site(q: &mut Query, site: Option<i64>) -> &mut Query {
+    if let Some(site) = site {
+        q.push(" AND site_id = ").bind(site);
+    }
+    q
+}
+
+/// A statement over the rows of one site (or every site): `head` up to
+/// its `WHERE` conditions, which the site filter ends.
+fn site_query(head: &str, site: Option<i64>) -> Query {
+    let mut q = Query::new(head);
+    in_site(&mut q, site);
+    q
+}
+
 /// Appends the filters of a device query.
 fn device_filters(q: &mut Query, query: &DeviceQuery) {
     q.push(" WHERE 1 = 1");
-    if let Some(site) = query.site {
-        q.push(" AND site_id = ").bind(site);
-    }
+    in_site(q, query.site);
     if let Some(t) = &query.device_type {
         q.push(" AND type = ").bind(t.as_str());
     }
@@ -656,19 +673,25 @@ impl<T: Db + Send> ConsoleStore for T {
         }
     }
 
-    fn device_stats(&self) -> Result<DeviceStats, StoreError> {
+    fn device_stats(&self, site: Option<i64>) -> Result<DeviceStats, StoreError> {
         let mut stats = DeviceStats::default();
-        for r in self.rows("SELECT type, COUNT(*) FROM devices GROUP BY type", &[])? {
+        // The site's devices (or every site's) meeting `condition`, counted by `column`, then `tail`.
+        let grouped = |column: &str, condition: &str, tail: &str| -> Result<Vec<Row>, StoreError> {
+            let mut q = site_query(&format!("SELECT {column}, COUNT(*) AS n FROM devices WHERE {condition}"), site);
+            q.push(&format!(" GROUP BY {column}{tail}"));
+            self.rows(&q.sql, &q.params)
+        };
+        for r in grouped("type", "1 = 1", "")? {
             stats.total += count(r.int(1));
             stats.by_type.insert(r.text(0), count(r.int(1)));
         }
-        for r in self.rows("SELECT purdue_level, COUNT(*) FROM devices GROUP BY purdue_level", &[])? {
+        for r in grouped("purdue_level", "1 = 1", "")? {
             let level = r.int(0);
             let key = if level < 0 { "unknown".to_string() } else { level.to_string() };
             stats.by_purdue_level.insert(key, count(r.int(1)));
         }
-        let vendors = "SELECT vendor, COUNT(*) AS n FROM devices WHERE vendor <> '' GROUP BY vendor ORDER BY n DESC, vendor LIMIT 10";
-        stats.top_vendors = self.rows(vendors, &[])?.iter().map(|r| (r.text(0), count(r.int(1)))).collect();
+        let vendors = grouped("vendor", "vendor <> ''", " ORDER BY n DESC, vendor LIMIT 10")?;
+        stats.top_vendors = vendors.iter().map(|r| (r.text(0), count(r.int(1)))).collect();
         Ok(stats)
     }
 
@@ -693,10 +716,7 @@ impl<T: Db + Send> ConsoleStore for T {
     }
 
     fn event_page(&self, query: &EventQuery) -> Result<Page<EventRecord>, StoreError> {
-        let mut q = Query::new("SELECT id, data FROM events WHERE 1 = 1");
-        if let Some(site) = query.site {
-            q.push(" AND site_id = ").bind(site);
-        }
+        let mut q = site_query("SELECT id, data FROM events WHERE 1 = 1", query.site);
         if let Some(t) = &query.record_type {
             q.push(" AND record_type = ").bind(t.as_str());
         }
@@ -975,23 +995,28 @@ impl<T: Db + Send> ConsoleStore for T {
         Ok(Page { items, next_cursor })
     }
 
-    fn alert_stats(&self, days: usize) -> Result<AlertStats, StoreError> {
+    fn alert_stats(&self, days: usize, site: Option<i64>) -> Result<AlertStats, StoreError> {
         let mut stats = AlertStats::default();
         const OPEN: &str = "status IN ('new', 'acknowledged')";
-        for r in self.rows(&format!("SELECT severity, COUNT(*) FROM alerts WHERE {OPEN} GROUP BY severity"), &[])? {
+        // The site's alerts (or every site's) that meet `condition`, then `tail`.
+        let alerts = |select: &str, condition: &str, tail: &str| -> Result<Vec<Row>, StoreError> {
+            let mut q = site_query(&format!("SELECT {select} FROM alerts WHERE {condition}"), site);
+            q.push(tail);
+            self.rows(&q.sql, &q.params)
+        };
+        for r in alerts("severity, COUNT(*)", OPEN, " GROUP BY severity")? {
             stats.open_by_severity.insert(r.text(0), count(r.int(1)));
         }
-        for r in self.rows("SELECT status, COUNT(*) FROM alerts GROUP BY status", &[])? {
+        for r in alerts("status, COUNT(*)", "1 = 1", " GROUP BY status")? {
             stats.by_status.insert(r.text(0), count(r.int(1)));
         }
         const DAY_NS: i64 = 86_400_000_000_000;
-        if let Some(newest) =
-            self.row("SELECT MAX(last_ns) FROM alerts", &[])?.and_then(|r| r.opt_text(0)).and_then(|t| t.parse::<i64>().ok())
-        {
+        if let Some(newest) = alerts("MAX(last_ns)", "1 = 1", "")?.first().and_then(|r| r.opt_text(0)).and_then(|t| t.parse::<i64>().ok()) {
             let first_day = newest.div_euclid(DAY_NS) - days as i64 + 1;
-            let sql = "SELECT last_ns / 86400000000000 AS day, severity, COUNT(*) FROM alerts WHERE last_ns >= $1 GROUP BY day, severity ORDER BY day";
+            let mut q = site_query("SELECT last_ns / 86400000000000 AS day, severity, COUNT(*) FROM alerts WHERE 1 = 1", site);
+            q.push(" AND last_ns >= ").bind(first_day * DAY_NS).push(" GROUP BY day, severity ORDER BY day");
             let mut by_day: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();
-            for r in self.rows(sql, &[(first_day * DAY_NS).into()])? {
+            for r in self.rows(&q.sql, &q.params)? {
                 by_day.entry(r.int(0)).or_default().insert(r.text(1), count(r.int(2)));
             }
             stats.timeline = by_day
@@ -1004,15 +1029,18 @@ impl<T: Db + Send> ConsoleStore for T {
         }
         let weight = "CASE severity WHEN 'critical' THEN 10 WHEN 'high' THEN 5 WHEN 'medium' THEN 2 ELSE 1 END";
         let rank = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END";
-        let sql = format!(
-            "SELECT host, CAST(SUM(w) AS BIGINT) AS score, COUNT(*), MAX(r) FROM (\
-               SELECT COALESCE(src_ip, src_mac) AS host, {weight} AS w, {rank} AS r FROM alerts WHERE {OPEN} \
-               UNION ALL SELECT COALESCE(dst_ip, dst_mac) AS host, {weight} AS w, {rank} AS r FROM alerts WHERE {OPEN}) AS sides \
-             WHERE host IS NOT NULL GROUP BY host ORDER BY score DESC, host LIMIT 10"
-        );
-        for r in self.rows(&sql, &[])? {
+        let mut q = Query::new("SELECT host, CAST(SUM(w) AS BIGINT) AS score, COUNT(*), MAX(r) FROM (");
+        for (i, side) in ["src", "dst"].iter().enumerate() {
+            q.push(if i == 0 { "" } else { " UNION ALL " });
+            q.push(&format!("SELECT COALESCE({side}_ip, {side}_mac) AS host, {weight} AS w, {rank} AS r FROM alerts WHERE {OPEN}"));
+            in_site(&mut q, site);
+        }
+        q.push(") AS sides WHERE host IS NOT NULL GROUP BY host ORDER BY score DESC, host LIMIT 10");
+        for r in self.rows(&q.sql, &q.params)? {
             let host = r.text(0);
-            let device = self.row("SELECT id, name FROM devices WHERE ip = $1 OR mac = $1 ORDER BY id LIMIT 1", &[host.as_str().into()])?;
+            let mut find = site_query("SELECT id, name FROM devices WHERE 1 = 1", site);
+            find.push(" AND (ip = ").bind(host.as_str()).push(" OR mac = ").bind(host.as_str()).push(") ORDER BY id LIMIT 1");
+            let device = self.row(&find.sql, &find.params)?;
             let worst = ["low", "medium", "high", "critical"].get((r.int(3).clamp(1, 4) - 1) as usize).copied().unwrap_or("low");
             stats.top_risks.push(HostRisk {
                 device_id: device.as_ref().map(|d| d.int(0)),
@@ -1094,10 +1122,7 @@ impl<T: Db> AlertRows for T {
         cursor: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Row>, StoreError> {
-        let mut q = Query::new(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1"));
-        if let Some(site) = query.site {
-            q.push(" AND site_id = ").bind(site);
-        }
+        let mut q = site_query(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1"), query.site);
         if let Some(s) = status {
             q.push(" AND status = ").bind(s.as_str());
         }

@@ -204,17 +204,26 @@ async fn get_device(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) ->
     Ok(Json(body))
 }
 
+/// Which site a view covers.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SiteParams {
+    /// Only this site (id; every site by default).
+    site: Option<i64>,
+}
+
 /// Counts for the dashboard: devices by type and Purdue level, top
-/// vendors, alerts by severity and day, the riskiest hosts.
-#[utoipa::path(get, path = "/api/v1/overview", tag = "inventory",
+/// vendors, alerts by severity and day, the riskiest hosts; of one site
+/// or of every site.
+#[utoipa::path(get, path = "/api/v1/overview", tag = "inventory", params(SiteParams),
     security(("session" = ["read-only"]), ("token" = ["read-only"])),
     responses((status = 200, description = "`{devices: {total, by_type, by_purdue_level, top_vendors}, alerts: {open_by_severity, by_status, timeline, top_risks}, analyses}`", body = Object)))]
-async fn overview(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+async fn overview(State(state): State<AppState>, ApiQuery(params): ApiQuery<SiteParams>) -> ApiResult<Json<serde_json::Value>> {
     state
         .pool
-        .run(|db| {
-            let devices = db.device_stats()?;
-            let alerts = db.alert_stats(30)?;
+        .run(move |db| {
+            let devices = db.device_stats(params.site)?;
+            let alerts = db.alert_stats(30, params.site)?;
             let analyses = db.analyses(5)?;
             Ok(Json(serde_json::json!({ "devices": devices, "alerts": alerts, "analyses": analyses })))
         })
@@ -231,7 +240,7 @@ async fn network_map(State(state): State<AppState>) -> ApiResult<Json<serde_json
         .pool
         .run(|db| {
             let nodes = db.device_summaries(MAP_MAX_DEVICES)?;
-            let total = db.device_stats()?.total;
+            let total = db.device_stats(None)?.total;
             let mut by_address: HashMap<&str, i64> = HashMap::new();
             for n in &nodes {
                 for address in [n.ip.as_str(), n.mac.as_str()] {

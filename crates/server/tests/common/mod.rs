@@ -127,19 +127,39 @@ impl Console {
                 (Location::Postgres(format!("{}{sep}options=-csearch_path%3D{schema}", postgres_url())), Some(schema))
             }
         };
-        let config = ServerConfig {
-            location: location.clone(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            tls: None,
-            upload_dir: dir.path().join("uploads"),
-            max_upload_bytes: 20_000_000,
-            analyzer: Arc::new(TestAnalyzer),
-            initial_admin_password: Some(ADMIN_PASSWORD.into()),
-        };
-        let (router, first) = palisade_server::build(&config).unwrap();
+        let (router, first) = palisade_server::build(&Self::config(&location, dir.path())).unwrap();
         let first = first.expect("a new console creates its first admin");
         assert_eq!((first.username.as_str(), first.password.as_str()), ("admin", ADMIN_PASSWORD));
         Console { router, location, dir, schema }
+    }
+
+    /// The settings of a test console over `location`, its folders in `dir`.
+    fn config(location: &Location, dir: &Path) -> ServerConfig {
+        ServerConfig {
+            location: location.clone(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: None,
+            upload_dir: dir.join("uploads"),
+            max_upload_bytes: 20_000_000,
+            analyzer: Arc::new(TestAnalyzer),
+            initial_admin_password: Some(ADMIN_PASSWORD.into()),
+        }
+    }
+
+    /// Starts the console again over the same database and folders, as
+    /// `palisade serve` does after a restart (the old router is dropped).
+    pub fn restart(&mut self) {
+        let config = Self::config(&self.location, self.dir.path());
+        let (router, first) = std::thread::spawn(move || palisade_server::build(&config).unwrap()).join().unwrap();
+        assert!(first.is_none(), "the admin made at the first start is kept");
+        self.router = router;
+    }
+
+    /// Runs `work` on the console's database, on a thread of its own (the
+    /// PostgreSQL client blocks).
+    pub fn with_store<T: Send + 'static>(&self, work: impl FnOnce(&dyn palisade_store::Database) -> T + Send + 'static) -> T {
+        let location = self.location.clone();
+        std::thread::spawn(move || work(palisade_store::open(&location).unwrap().as_ref())).join().unwrap()
     }
 
     pub async fn call(&self, method: Method, path: &str, auth: &Auth, body: Option<Body>, content_type: &str) -> Answer {
@@ -231,9 +251,14 @@ impl Console {
 
     /// Uploads a capture file and waits for its analysis; the finished job.
     pub async fn upload(&self, auth: &Auth, path: &Path) -> serde_json::Value {
+        self.upload_into(auth, path, palisade_store::DEFAULT_SITE).await
+    }
+
+    /// Uploads a capture file for analysis into a site and waits for it; the finished job.
+    pub async fn upload_into(&self, auth: &Auth, path: &Path, site: i64) -> serde_json::Value {
         let bytes = std::fs::read(path).unwrap();
-        let answer =
-            self.call(Method::POST, "/api/v1/captures?name=plant.pcap", auth, Some(Body::from(bytes)), "application/octet-stream").await;
+        let target = format!("/api/v1/captures?name=plant.pcap&site={site}");
+        let answer = self.call(Method::POST, &target, auth, Some(Body::from(bytes)), "application/octet-stream").await;
         assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text());
         let id = answer.json()["id"].as_u64().unwrap();
         loop {

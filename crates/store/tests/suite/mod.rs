@@ -207,7 +207,7 @@ pub fn device_lists_page_sort_filter_and_search(backend: &dyn Backend) {
     assert_eq!(one, all[3]);
     assert!(store.device(99_999).unwrap().is_none());
 
-    let stats = store.device_stats().unwrap();
+    let stats = store.device_stats(None).unwrap();
     assert_eq!(stats.total, 42);
     assert_eq!(stats.by_type.get("plc"), Some(&of_type("plc")));
     assert_eq!(stats.by_purdue_level.get("1"), Some(&at_level(Some(1))));
@@ -360,7 +360,7 @@ pub fn alerts_page_filter_and_count(backend: &dyn Backend) {
     store.set_alert_status(ids[1], AlertStatus::Acknowledged).unwrap();
     let open = AlertQuery { statuses: vec!["new".into(), "acknowledged".into()], limit: 100, ..Default::default() };
     assert_eq!(store.alert_page(&open).unwrap().items.len(), 29);
-    let stats = store.alert_stats(30).unwrap();
+    let stats = store.alert_stats(30, None).unwrap();
     assert_eq!(stats.open_by_severity.get("critical"), Some(&9));
     assert_eq!(stats.open_by_severity.get("high"), Some(&20));
     assert_eq!(stats.by_status.get("closed"), Some(&1));
@@ -417,6 +417,18 @@ pub fn sites_own_their_devices_events_and_alerts(backend: &dyn Backend) {
     assert_eq!(store.alert_page(&alerts_of(line2.id)).unwrap().items.len(), 1);
     assert_eq!(store.alert_page(&alerts_of(DEFAULT_SITE)).unwrap().items.len(), 30);
     assert_eq!(store.event_page(&EventQuery { site: Some(line2.id), limit: 10, ..Default::default() }).unwrap().items.len(), 1);
+    // The dashboard's counts follow the site.
+    let (line2_devices, all_devices) = (store.device_stats(Some(line2.id)).unwrap(), store.device_stats(None).unwrap());
+    assert_eq!((line2_devices.total, all_devices.total, store.device_stats(Some(DEFAULT_SITE)).unwrap().total), (2, 44, 42));
+    assert_eq!(line2_devices.by_type.values().sum::<u64>(), 2);
+    let line2_alerts = store.alert_stats(30, Some(line2.id)).unwrap();
+    assert_eq!(line2_alerts.by_status.values().sum::<u64>(), 1);
+    assert!(line2_alerts.top_risks.is_empty(), "its one alert names no host");
+    let default_alerts = store.alert_stats(30, Some(DEFAULT_SITE)).unwrap();
+    assert_eq!(default_alerts.by_status.values().sum::<u64>(), 30);
+    assert_eq!(default_alerts.top_risks[0].ip, "10.0.0.9");
+    assert!(default_alerts.top_risks[0].device_id.is_some_and(|id| id <= 42), "the device of the site, not line 2's 10.0.0.x");
+    assert_eq!(store.alert_stats(30, None).unwrap().by_status.values().sum::<u64>(), 31);
     let summaries = store.site_summaries().unwrap();
     let counts: Vec<(String, u64, u64)> = summaries.iter().map(|s| (s.site.name.clone(), s.devices, s.open_alerts)).collect();
     assert_eq!(counts, [("default".to_string(), 42, 30), ("line 2".to_string(), 2, 1)]);
