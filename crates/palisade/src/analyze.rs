@@ -22,6 +22,8 @@ pub struct AnalyzeArgs {
     /// Database file (created if missing; more analyses refine the same inventory).
     #[arg(long, default_value = "palisade.db")]
     db: PathBuf,
+    #[command(flatten)]
+    site: output::SiteChoice,
     /// Capture files (pcap, pcapng, gzip-compressed), directories, or `-` for standard input.
     inputs: Vec<String>,
     /// Capture live from this network interface (AF_PACKET ring); Ctrl-C stops.
@@ -125,6 +127,7 @@ pub fn analyze(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         None => Rules::default(),
     };
     let mut store = SqliteStore::open(&args.db)?;
+    args.site.select(&mut store, &args.db)?;
     let mut rules = rules;
     if !rules.policies.is_empty() || !rules.exclusions.is_empty() {
         // `level N` in rules: the Purdue levels the inventory gave the devices so far.

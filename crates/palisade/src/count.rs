@@ -3,9 +3,13 @@
 
 use palisade_engine::{site_counts, Device, SiteCount};
 
-/// Prints the monitored-device count of every site, as text or JSON.
-pub fn print_counts(devices: &[Device], json: bool) -> anyhow::Result<()> {
-    let counts = site_counts(devices);
+/// Prints the monitored-device count of a site's devices, named `site`, as
+/// text or JSON.
+pub fn print_counts(site: &str, devices: &[Device], json: bool) -> anyhow::Result<()> {
+    let mut counts = site_counts(devices);
+    for c in &mut counts {
+        c.site = site.to_string();
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&counts)?);
         return Ok(());

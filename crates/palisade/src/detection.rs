@@ -1,6 +1,6 @@
 //! `palisade alerts`, `alert`, `baseline` and `intel`.
 
-use crate::output::{open_existing, print_table};
+use crate::output::{open_existing, print_table, SiteChoice};
 use crate::EXIT_OK;
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -15,6 +15,8 @@ pub struct AlertsArgs {
     /// Database file.
     #[arg(long, default_value = "palisade.db")]
     db: PathBuf,
+    #[command(flatten)]
+    site: SiteChoice,
     /// Print a JSON array instead of a table.
     #[arg(long)]
     json: bool,
@@ -62,6 +64,8 @@ pub enum BaselineCommand {
         /// Database file.
         #[arg(long, default_value = "palisade.db")]
         db: PathBuf,
+        #[command(flatten)]
+        site: SiteChoice,
         /// Start (RFC 3339 capture time, e.g. 2025-01-14T10:00:00Z).
         #[arg(long, value_parser = parse_time)]
         from: Timestamp,
@@ -77,6 +81,8 @@ pub enum BaselineCommand {
         /// Database file.
         #[arg(long, default_value = "palisade.db")]
         db: PathBuf,
+        #[command(flatten)]
+        site: SiteChoice,
         /// Only this device (IP or MAC address).
         #[arg(long)]
         device: Option<String>,
@@ -126,7 +132,7 @@ pub fn parse_period(text: &str) -> Result<i64, String> {
 
 /// `palisade alerts`.
 pub fn alerts(args: &AlertsArgs) -> anyhow::Result<u8> {
-    let store = open_existing(&args.db)?;
+    let store = args.site.open(&args.db)?;
     let alerts = store.alerts(&AlertFilter { status: args.status, limit: args.limit })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&alerts)?);
@@ -197,11 +203,11 @@ pub fn alert(command: &AlertCommand) -> anyhow::Result<u8> {
 /// `palisade baseline diff|learn`.
 pub fn baseline(command: &BaselineCommand) -> anyhow::Result<u8> {
     match command {
-        BaselineCommand::Diff { db, from, to, json } => {
+        BaselineCommand::Diff { db, site, from, to, json } => {
             if to < from {
                 anyhow::bail!("--to {} is before --from {}", to.to_rfc3339(), from.to_rfc3339());
             }
-            let rows = open_existing(db)?.baseline()?;
+            let rows = site.open(db)?.baseline()?;
             let d = diff(&rows, *from, *to);
             if *json {
                 println!("{}", serde_json::to_string_pretty(&d)?);
@@ -227,11 +233,11 @@ pub fn baseline(command: &BaselineCommand) -> anyhow::Result<u8> {
             println!("{} added, {} not seen since {}", d.added.len(), d.removed.len(), from.to_rfc3339());
             Ok(EXIT_OK)
         }
-        BaselineCommand::Learn { db, device, period } => {
+        BaselineCommand::Learn { db, site, device, period } => {
             if let Some(d) = device {
                 HostKey::parse(d).ok_or_else(|| anyhow::anyhow!("--device {d:?} is not an IP or MAC address"))?;
             }
-            let mut store = open_existing(db)?;
+            let mut store = site.open(db)?;
             let mut learning: Learning = store.learning()?.unwrap_or_default();
             let from = learning
                 .last_seen

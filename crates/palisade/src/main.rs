@@ -17,8 +17,23 @@ use std::process::ExitCode;
 const EXIT_OK: u8 = 0;
 /// Exit code for a fatal error (nothing was stored).
 const EXIT_FAILED: u8 = 1;
+/// Exit code for a bad command line (clap's own, and a site that is not there).
+const EXIT_USAGE: u8 = 2;
 /// Exit code when the analysis was stored but some inputs had errors.
 const EXIT_PARTIAL: u8 = 3;
+
+/// A command line that names something the database does not hold (exit
+/// code 2, like clap's own usage errors).
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// Palisade: agentless security monitoring for OT/ICS and enterprise IoT networks.
 #[derive(Parser)]
@@ -40,6 +55,8 @@ enum Command {
         /// Database file.
         #[arg(long, default_value = "palisade.db")]
         db: PathBuf,
+        #[command(flatten)]
+        site: output::SiteChoice,
         /// Print a JSON array instead of a table.
         #[arg(long)]
         json: bool,
@@ -49,6 +66,8 @@ enum Command {
         /// Database file.
         #[arg(long, default_value = "palisade.db")]
         db: PathBuf,
+        #[command(flatten)]
+        site: output::SiteChoice,
         /// Print a JSON array instead of a table.
         #[arg(long)]
         json: bool,
@@ -70,6 +89,8 @@ enum Command {
         /// Database file.
         #[arg(long, default_value = "palisade.db")]
         db: PathBuf,
+        #[command(flatten)]
+        site: output::SiteChoice,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -79,6 +100,8 @@ enum Command {
         /// Database file.
         #[arg(long, default_value = "palisade.db")]
         db: PathBuf,
+        #[command(flatten)]
+        site: output::SiteChoice,
         /// Print a JSON array instead of a table.
         #[arg(long)]
         json: bool,
@@ -175,7 +198,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("palisade: {e:#}");
-            ExitCode::from(EXIT_FAILED)
+            ExitCode::from(if e.downcast_ref::<UsageError>().is_some() { EXIT_USAGE } else { EXIT_FAILED })
         }
     }
 }
@@ -183,12 +206,12 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Analyze(args) => analyze::analyze(&args),
-        Command::Devices { db, json } => {
-            let devices = output::open_existing(&db)?.devices()?;
+        Command::Devices { db, site, json } => {
+            let devices = site.open(&db)?.devices()?;
             output::print_devices(&devices, json)?;
             Ok(EXIT_OK)
         }
-        Command::Events { db, json, record_type, protocol, ip, limit } => {
+        Command::Events { db, site, json, record_type, protocol, ip, limit } => {
             if let Some(p) = &protocol {
                 if palisade_model::Protocol::from_name(p).is_none() {
                     anyhow::bail!(
@@ -198,17 +221,18 @@ fn run(command: Command) -> anyhow::Result<u8> {
                 }
             }
             let filter = palisade_store::EventFilter { record_type, protocol, ip, limit };
-            let events = output::open_existing(&db)?.events(&filter)?;
+            let events = site.open(&db)?.events(&filter)?;
             output::print_events(&events, json)?;
             Ok(EXIT_OK)
         }
-        Command::Count { db, json } => {
-            let devices = output::open_existing(&db)?.devices()?;
-            count::print_counts(&devices, json)?;
+        Command::Count { db, site, json } => {
+            let mut store = output::open_existing(&db)?;
+            let site = site.select(&mut store, &db)?;
+            count::print_counts(&site.name, &store.devices()?, json)?;
             Ok(EXIT_OK)
         }
-        Command::Endpoints { db, json } => {
-            let endpoints = output::open_existing(&db)?.external_endpoints()?;
+        Command::Endpoints { db, site, json } => {
+            let endpoints = site.open(&db)?.external_endpoints()?;
             output::print_endpoints(&endpoints, json)?;
             Ok(EXIT_OK)
         }

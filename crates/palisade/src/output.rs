@@ -1,8 +1,10 @@
 //! Tables and JSON for listing commands.
 
+use crate::UsageError;
 use anyhow::Context;
+use clap::Args;
 use palisade_engine::{Device, EventRecord, ExternalEndpoint};
-use palisade_store::SqliteStore;
+use palisade_store::{ConsoleStore, Site, SqliteStore, Store, DEFAULT_SITE};
 use std::path::Path;
 
 /// Opens a database that must already exist (listing commands never create one).
@@ -11,6 +13,47 @@ pub fn open_existing(db: &Path) -> anyhow::Result<SqliteStore> {
         anyhow::bail!("database {} does not exist; run `palisade analyze --db {} CAPTURE` first", db.display(), db.display());
     }
     SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))
+}
+
+/// Which site of the database a command works in.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SiteChoice {
+    /// The site to work in, by name or id (default: the default site, 1). A console's database
+    /// holds one site per plant (Settings → Sites); a sensor's has the default site.
+    #[arg(long, value_name = "NAME|ID")]
+    site: Option<String>,
+}
+
+impl SiteChoice {
+    /// Switches `store` to the chosen site and returns it; an unknown site
+    /// is a [`UsageError`] that lists the sites there are.
+    pub fn select(&self, store: &mut SqliteStore, db: &Path) -> anyhow::Result<Site> {
+        let sites = store.sites().with_context(|| format!("reading the sites of {}", db.display()))?;
+        let wanted = self.site.as_deref().map(str::trim);
+        let found = match wanted {
+            None => sites.iter().find(|s| s.id == DEFAULT_SITE),
+            Some(w) => sites.iter().find(|s| s.name == w).or_else(|| sites.iter().find(|s| w.parse() == Ok(s.id))),
+        };
+        let Some(site) = found.cloned() else {
+            let known: Vec<String> = sites.iter().map(|s| format!("{} ({})", s.id, s.name)).collect();
+            return Err(UsageError(format!(
+                "no site {:?} in {}; sites: {}",
+                wanted.unwrap_or("default"),
+                db.display(),
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            ))
+            .into());
+        };
+        store.set_site(site.id);
+        Ok(site)
+    }
+
+    /// Opens an existing database in the chosen site.
+    pub fn open(&self, db: &Path) -> anyhow::Result<SqliteStore> {
+        let mut store = open_existing(db)?;
+        self.select(&mut store, db)?;
+        Ok(store)
+    }
 }
 
 fn join<T: ToString>(items: &[T]) -> String {

@@ -1,6 +1,6 @@
 //! `palisade sync`: a remote sensor sends what it analysed into its own
 //! database since its last successful sync to the console (gzip JSON over
-//! HTTP, in batches, each remembered once stored, so an interrupted sync
+//! HTTP or HTTPS, in batches, each remembered once stored, so an interrupted sync
 //! goes on where it stopped), or writes it to a file that an admin imports
 //! at the console (sites without a link).
 
@@ -10,9 +10,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use flate2::write::GzEncoder;
 use palisade_store::{ConsoleStore, SyncBundle, SyncCursor, SyncStore};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Arguments of `palisade sync`.
@@ -21,9 +20,18 @@ pub struct SyncArgs {
     /// The sensor's database (what `palisade analyze` wrote).
     #[arg(long, default_value = "palisade.db")]
     db: PathBuf,
-    /// The console's URL, e.g. http://console.example:8080.
+    /// The console's URL, e.g. https://console.example:8443 (or http://).
     #[arg(long, required_unless_present = "export", conflicts_with = "export", requires = "token")]
     console: Option<String>,
+    /// Trust only the CA certificates in this PEM file for an https:// console (a plant's
+    /// private CA, or the console's own self-signed certificate) instead of the public web roots.
+    #[arg(long, requires = "console", conflicts_with = "insecure_skip_verify")]
+    ca_cert: Option<PathBuf>,
+    /// DANGEROUS: do not check the https:// console's certificate at all. The traffic is
+    /// encrypted, but anyone on the path can pose as the console and take the token and the
+    /// data. For a first test only; use --ca-cert.
+    #[arg(long, requires = "console")]
+    insecure_skip_verify: bool,
     /// The sensor's token, shown once when an admin created the sensor.
     #[arg(long)]
     token: Option<String>,
@@ -75,11 +83,23 @@ pub fn sync(args: &SyncArgs) -> anyhow::Result<u8> {
         );
         return Ok(EXIT_OK);
     }
+    let trust = match (&args.ca_cert, args.insecure_skip_verify) {
+        (Some(file), _) => Some(Trust::CaFile(file.clone())),
+        (None, true) => {
+            eprintln!(
+                "palisade: warning: --insecure-skip-verify: the console's certificate is not checked; anyone on the path can \
+                 pose as the console and take the token and the data (use --ca-cert FILE)"
+            );
+            Some(Trust::Nothing)
+        }
+        (None, false) => None,
+    };
+    let agent = agent(&target, trust.as_ref())?;
     let token = args.token.as_deref().unwrap_or_default();
     let mut sent = 0;
     loop {
         let bundle = store.sync_bundle(&cursor, args.batch, &source)?;
-        let answer = post(&target, "/api/v1/sync", token, &gzip(&bundle)?)?;
+        let answer = post(&agent, &target, "/api/v1/sync", token, &gzip(&bundle)?)?;
         let stored = answer.get("stored").cloned().unwrap_or_default();
         println!(
             "sent {} devices, {} events, {} alerts; the console stored {} devices, {} events, {} alerts",
@@ -107,67 +127,162 @@ fn gzip(bundle: &SyncBundle) -> anyhow::Result<Vec<u8>> {
     Ok(encoder.finish()?)
 }
 
-/// Host, port and path prefix of an `http://` URL.
-fn parse_url(url: &str) -> anyhow::Result<(String, u16, String)> {
-    if url.starts_with("https://") {
-        bail!("{url}: palisade sync speaks plain HTTP only for now; reach the console through a TLS tunnel, or use --export");
-    }
-    let rest = url.strip_prefix("http://").with_context(|| format!("{url:?} is not an http:// URL"))?;
-    let (authority, path) = rest.split_once('/').map_or((rest, String::new()), |(a, p)| (a, format!("/{}", p.trim_end_matches('/'))));
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.is_empty() && !p.contains(']') => (h.to_string(), p.parse().with_context(|| format!("bad port in {url:?}"))?),
-        _ => (authority.to_string(), 80),
+/// How the console's TLS certificate is checked, when not against the
+/// public web roots (ureq's own, for a console whose certificate a public
+/// CA signed).
+enum Trust {
+    /// Only the CA certificates in this PEM file (a plant's private CA, or
+    /// the console's own self-signed certificate).
+    CaFile(PathBuf),
+    /// Not at all (`--insecure-skip-verify`).
+    Nothing,
+}
+
+/// A blocking HTTP(S) client for the console at `url`.
+fn agent(url: &str, trust: Option<&Trust>) -> anyhow::Result<ureq::Agent> {
+    let https = match url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase()) {
+        Some(s) if s == "https" => true,
+        Some(s) if s == "http" => false,
+        _ => bail!("{url:?} is not an http:// or https:// URL"),
     };
-    if host.is_empty() {
-        bail!("{url:?} names no host");
+    let builder = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(30)).timeout_read(TIMEOUT).timeout_write(TIMEOUT);
+    match trust {
+        None => Ok(builder.build()),
+        Some(_) if !https => bail!("--ca-cert and --insecure-skip-verify are for an https:// console; {url} is plain HTTP"),
+        Some(trust) => Ok(builder.tls_config(Arc::new(tls_config(trust)?)).build()),
     }
-    Ok((host, port, path))
+}
+
+/// Reads and writes of one request may take this long (a large batch is
+/// stored in one transaction before the console answers).
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The TLS client settings for `trust`.
+fn tls_config(trust: &Trust) -> anyhow::Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder =
+        rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().context("setting up TLS")?;
+    Ok(match trust {
+        Trust::CaFile(path) => builder.with_root_certificates(ca_roots(path)?),
+        Trust::Nothing => builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider))),
+    }
+    .with_no_client_auth())
+}
+
+/// The certificates of a PEM file as trust anchors.
+fn ca_roots(path: &Path) -> anyhow::Result<rustls::RootCertStore> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let bad = |what: String| anyhow::anyhow!("--ca-cert {}: {what}", path.display());
+    let certificates = CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(format!("cannot be read ({e})")))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("is not PEM ({e})")))?;
+    if certificates.is_empty() {
+        return Err(bad("holds no certificate (expected -----BEGIN CERTIFICATE----- blocks)".into()));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for (i, certificate) in certificates.into_iter().enumerate() {
+        roots.add(certificate).map_err(|e| bad(format!("certificate {} is not usable as a CA: {e}", i + 1)))?;
+    }
+    Ok(roots)
+}
+
+/// Accepts any server certificate (the handshake's signatures are still
+/// checked, so the connection is encrypted, but to whom is not known).
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The TLS certificate problem behind a failed connection, if that is what failed.
+fn certificate_problem(error: &ureq::Transport) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(e) = source {
+        let inner = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|i| i as &(dyn std::error::Error + 'static));
+        if let Some(rustls::Error::InvalidCertificate(why)) = inner.unwrap_or(e).downcast_ref::<rustls::Error>() {
+            return Some(describe_certificate_error(why));
+        }
+        source = e.source();
+    }
+    None
+}
+
+/// What is wrong with a certificate, in words.
+fn describe_certificate_error(why: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match why {
+        E::UnknownIssuer => "it is signed by a CA this sensor does not trust".into(),
+        E::NotValidForName | E::NotValidForNameContext { .. } => "it is not made out to this host name".into(),
+        E::Expired | E::ExpiredContext { .. } => "it has expired".into(),
+        E::NotValidYet | E::NotValidYetContext { .. } => "it is not valid yet".into(),
+        E::Revoked => "it is revoked".into(),
+        other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            "it is a CA certificate (CA:TRUE) used as the console's own; give the console a certificate without CA:TRUE".into()
+        }
+        other => format!("{other:?}"),
+    }
 }
 
 /// POSTs `body` and returns the JSON answer; an error answer is an error
-/// with the console's message.
-fn post(url: &str, path: &str, token: &str, body: &[u8]) -> anyhow::Result<serde_json::Value> {
-    let (host, port, prefix) = parse_url(url)?;
-    let mut stream = TcpStream::connect((host.as_str(), port)).with_context(|| format!("connecting to the console at {url}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(600)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(600)))?;
-    let head = format!(
-        "POST {prefix}{path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\n\
-         Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).with_context(|| format!("sending to {url}"))?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).with_context(|| format!("reading the answer of {url}"))?;
-    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").with_context(|| format!("{url} did not answer HTTP"))?;
-    let (head, rest) = answer.split_at(split);
-    let head = String::from_utf8_lossy(head);
-    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).with_context(|| format!("{url} did not answer HTTP"))?;
-    let chunked =
-        head.lines().any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding:") && l.to_ascii_lowercase().contains("chunked"));
-    let payload = rest.get(4..).unwrap_or_default();
-    let payload = if chunked { unchunk(payload) } else { payload.to_vec() };
-    let json: serde_json::Value = serde_json::from_slice(&payload).unwrap_or(serde_json::Value::Null);
+/// with the console's message, a certificate that is not trusted an error
+/// that says how to trust it.
+fn post(agent: &ureq::Agent, url: &str, path: &str, token: &str, body: &[u8]) -> anyhow::Result<serde_json::Value> {
+    let request = agent
+        .post(&format!("{url}{path}"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Type", "application/octet-stream")
+        .set("Accept", "application/json");
+    let (status, response) = match request.send_bytes(body) {
+        Ok(response) => (response.status(), response),
+        Err(ureq::Error::Status(status, response)) => (status, response),
+        Err(ureq::Error::Transport(t)) => match certificate_problem(&t) {
+            Some(why) => bail!(
+                "the console's TLS certificate at {url} is not trusted: {why}; pass --ca-cert FILE with the certificate of the CA \
+                 that signed it (or the console's own self-signed certificate)"
+            ),
+            None => bail!("reaching the console at {url}: {t}"),
+        },
+    };
+    let text = response.into_string().with_context(|| format!("reading the answer of {url}"))?;
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
     if !(200..300).contains(&status) {
-        let message =
-            json.get("error").and_then(|e| e.as_str()).map_or_else(|| String::from_utf8_lossy(&payload).into_owned(), str::to_string);
+        let message = json.get("error").and_then(|e| e.as_str()).map_or(text.as_str(), |m| m);
         bail!("the console answered {status}: {message}");
     }
     Ok(json)
-}
-
-/// The body of a chunked HTTP answer.
-fn unchunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            std::str::from_utf8(&data[..end]).ok().and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok());
-        let Some(size) = size.filter(|s| *s > 0) else { break };
-        let Some(chunk) = data.get(end + 2..end + 2 + size) else { break };
-        out.extend_from_slice(chunk);
-        data = data.get(end + 4 + size..).unwrap_or_default();
-    }
-    out
 }
 
 #[cfg(test)]
@@ -175,12 +290,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_and_chunked_answers_are_read() {
-        assert_eq!(parse_url("http://c.example:8080").unwrap(), ("c.example".into(), 8080, String::new()));
-        assert_eq!(parse_url("http://c.example/console/").unwrap(), ("c.example".into(), 80, "/console".into()));
-        assert!(parse_url("https://c.example").is_err());
-        assert!(parse_url("ftp://c.example").is_err());
-        assert_eq!(unchunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"), b"abcde");
-        assert_eq!(unchunk(b"zz\r\n"), b"");
+    fn only_http_and_https_consoles_are_reached() {
+        assert!(agent("http://c.example:8080", None).is_ok());
+        assert!(agent("https://c.example", None).is_ok());
+        assert!(agent("HTTPS://c.example", Some(&Trust::Nothing)).is_ok());
+        assert!(agent("ftp://c.example", None).is_err());
+        assert!(agent("c.example", None).is_err());
+        let plain = agent("http://c.example", Some(&Trust::Nothing)).err().unwrap().to_string();
+        assert!(plain.contains("https://"), "{plain}");
+        let missing = tls_config(&Trust::CaFile("/nonexistent/ca.pem".into())).err().unwrap().to_string();
+        assert!(missing.starts_with("--ca-cert /nonexistent/ca.pem"), "{missing}");
     }
 }

@@ -2,11 +2,14 @@
 //! a site and a sensor made through the API, a plant capture analysed into
 //! the sensor's own database, `palisade sync` to the console, and the
 //! console's device list of that site. A bad bundle is refused whole.
+//! Over HTTPS, a console whose certificate a private CA signed is reached
+//! with `--ca-cert`, and refused in one clear line without it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
 
 const BIN: &str = env!("CARGO_BIN_EXE_palisade");
 const FIRST_PASSWORD: &str = "sync-test-first-password";
@@ -29,8 +32,31 @@ struct Answer {
     json: serde_json::Value,
 }
 
-/// One HTTP/1.1 request to the console on 127.0.0.1.
+/// The client of the HTTPS test, which trusts the test's CA.
+static TLS_AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+
+/// One request to an https:// console.
+fn tls_call(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+    let agent = TLS_AGENT.get().expect("the HTTPS test's client");
+    let mut request = agent.request(method, &format!("{base}{path}"));
+    for (k, v) in headers {
+        request = request.set(k, v);
+    }
+    let response = match request.send_bytes(body) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    let status = response.status();
+    let head = response.headers_names().iter().map(|n| format!("{}: {}\n", n.to_lowercase(), response.header(n).unwrap_or(""))).collect();
+    let json = serde_json::from_str(&response.into_string().unwrap()).unwrap_or(serde_json::Value::Null);
+    Answer { status, head, json }
+}
+
+/// One HTTP/1.1 request to the console on 127.0.0.1 (over TLS for an https:// console).
 fn call(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+    if base.starts_with("https://") {
+        return tls_call(base, method, path, headers, body);
+    }
     let authority = base.trim_start_matches("http://").replace("localhost", "127.0.0.1");
     let mut stream = TcpStream::connect(&authority).expect("the console listens");
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
@@ -87,9 +113,10 @@ fn run(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn start_console(dir: &Path) -> (Console, String) {
+fn start_console(dir: &Path, extra: &[&str]) -> (Console, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--db", &dir.join("console.db").display().to_string(), "--listen", "127.0.0.1:0"])
+        .args(extra)
         .env("PALISADE_INITIAL_ADMIN_PASSWORD", FIRST_PASSWORD)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -99,21 +126,103 @@ fn start_console(dir: &Path) -> (Console, String) {
     let console = Console(child);
     let mut lines = BufReader::new(stdout).lines();
     let url = lines.find_map(|l| l.ok()?.strip_prefix("Palisade console: ").map(str::to_string)).expect("the console started");
+    // Read what the console prints after its URL too, so it never writes to a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     (console, url)
+}
+
+/// A new site with a remote sensor: the site's id and the sensor's token.
+fn site_with_sensor(base: &str, session: &[(String, String)], name: &str) -> (i64, String) {
+    let body = serde_json::json!({ "name": name }).to_string();
+    let site = admin_call(base, session, "POST", "/api/v1/sites", body.as_bytes(), true);
+    assert_eq!(site.status, 201, "{}", site.json);
+    let site_id = site.json["id"].as_i64().unwrap();
+    let body = serde_json::json!({ "site_id": site_id, "name": "station-gw" }).to_string();
+    let sensor = admin_call(base, session, "POST", "/api/v1/sensors", body.as_bytes(), true);
+    assert_eq!(sensor.status, 201, "{}", sensor.json);
+    (site_id, sensor.json["token"].as_str().unwrap().to_string())
+}
+
+/// A private CA and a console certificate it signed (for localhost and
+/// 127.0.0.1), written as PEM files: the CA's certificate, the console's
+/// certificate and key.
+fn private_ca(dir: &Path) -> [String; 3] {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "Plant test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let console = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let cert = console.signed_by(&key, &ca_cert, &ca_key).unwrap();
+    let files = [("ca.pem", ca_cert.pem()), ("console.pem", cert.pem()), ("console.key", key.serialize_pem())];
+    files.map(|(name, text)| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    })
+}
+
+#[test]
+fn a_remote_sensor_syncs_over_https_with_the_plants_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let [ca, cert, key] = private_ca(dir.path());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::pem::PemObject::pem_file_iter(&ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let _ = TLS_AGENT.set(ureq::AgentBuilder::new().tls_config(Arc::new(config)).build());
+    let (_console, base) = start_console(dir.path(), &["--tls-cert", &cert, "--tls-key", &key]);
+    assert!(base.starts_with("https://"), "{base}");
+    let session = log_in(&base);
+    let (site_id, token) = site_with_sensor(&base, &session, "tank farm");
+    let sensor_db = dir.path().join("sensor.db").display().to_string();
+    let capture = dir.path().join("plant.pcap").display().to_string();
+    run(&["demo", "--no-serve", "--duration", "30", "--db", &sensor_db, "--capture", &capture]);
+    let local: Vec<serde_json::Value> = serde_json::from_str(&run(&["devices", "--db", &sensor_db, "--json"])).unwrap();
+
+    // Without the plant's CA the console is not trusted: one clear line, exit code 1, nothing sent.
+    let refused = Command::new(BIN).args(["sync", "--db", &sensor_db, "--console", &base, "--token", &token]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("palisade: the console's TLS certificate at https://"), "{stderr}");
+    assert!(stderr.contains("--ca-cert"), "{stderr}");
+    assert!(devices_of(&base, &session, site_id).is_empty());
+    // A file that is no certificate is named as such.
+    let bad = Command::new(BIN)
+        .args(["sync", "--db", &sensor_db, "--console", &base, "--token", &token, "--ca-cert", &sensor_db])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--ca-cert"), "{}", String::from_utf8_lossy(&bad.stderr));
+
+    let out = run(&["sync", "--db", &sensor_db, "--console", &base, "--token", &token, "--ca-cert", &ca]);
+    assert!(out.contains(&format!("the console stored {} devices", local.len())), "{out}");
+    assert_eq!(devices_of(&base, &session, site_id).len(), local.len(), "every device of the sensor reached the site");
+
+    // Skipping the check works too, with a warning.
+    let skipped = Command::new(BIN)
+        .args(["sync", "--db", &sensor_db, "--console", &base, "--token", &token, "--insecure-skip-verify", "--full"])
+        .output()
+        .unwrap();
+    assert!(skipped.status.success(), "{}", String::from_utf8_lossy(&skipped.stderr));
+    assert!(String::from_utf8_lossy(&skipped.stderr).contains("warning: --insecure-skip-verify"));
+    assert_eq!(devices_of(&base, &session, site_id).len(), local.len());
 }
 
 #[test]
 fn a_remote_sensor_syncs_into_its_site() {
     let dir = tempfile::tempdir().unwrap();
-    let (_console, base) = start_console(dir.path());
+    let (_console, base) = start_console(dir.path(), &[]);
     let session = log_in(&base);
-    let site = admin_call(&base, &session, "POST", "/api/v1/sites", br#"{"name": "pump station"}"#, true);
-    assert_eq!(site.status, 201, "{}", site.json);
-    let site_id = site.json["id"].as_i64().unwrap();
-    let body = serde_json::json!({ "site_id": site_id, "name": "station-gw" }).to_string();
-    let sensor = admin_call(&base, &session, "POST", "/api/v1/sensors", body.as_bytes(), true);
-    assert_eq!(sensor.status, 201, "{}", sensor.json);
-    let token = sensor.json["token"].as_str().unwrap().to_string();
+    let (site_id, token) = site_with_sensor(&base, &session, "pump station");
 
     // The sensor analyses on its own site, into its own database.
     let sensor_db = dir.path().join("sensor.db").display().to_string();

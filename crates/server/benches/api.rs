@@ -1,7 +1,8 @@
 //! API benchmark: stores N devices and M alerts (100,000 and 1,000,000 by
 //! default), serves the console in-process and measures the latency of the
-//! device list (filtered, one page) and of the alert list (open alerts, one
-//! page) under C concurrent clients (50) over keep-alive HTTP/1.1 on
+//! device list (filtered, one page), of the alert list (open alerts, one
+//! page) and of the site's risk and recommendations (once assessed) under C
+//! concurrent clients (50) over keep-alive HTTP/1.1 on
 //! loopback. Prints p50/p90/p99 per request kind and whether p99 < 50 ms.
 //!
 //! ```sh
@@ -243,19 +244,27 @@ fn main() {
     let addr = listener.local_addr().unwrap();
     runtime.spawn(async move { axum::serve(listener, router).await });
 
-    let kinds: [(&str, &str); 4] = [
+    let kinds: [(&str, &str); 6] = [
         ("devices: type=plc, first page", "/api/v1/devices?type=plc&limit=50"),
         ("devices: sorted by last seen, first page", "/api/v1/devices?sort=last_seen&order=desc&limit=50"),
         ("alerts: open, first page", "/api/v1/alerts?status=open&limit=50"),
         ("alerts: critical, first page", "/api/v1/alerts?severity=critical&limit=50"),
+        ("risk: site and 20 riskiest devices", "/api/v1/risk?limit=20"),
+        ("recommendations: site and 20 devices", "/api/v1/recommendations?limit=20"),
     ];
-    // Warm up: every kind once, checking the answers.
+    // Warm up: every kind once, checking the answers (the first risk request assesses the site).
     let mut warm = Client::connect(addr);
     for (name, path) in kinds {
+        let t = Instant::now();
         let (status, body) = warm.get(path, &token);
         assert_eq!(status, 200, "{name}: {}", String::from_utf8_lossy(&body));
         let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(page["items"].as_array().map(Vec::len), Some(50), "{name}: a full page");
+        if path.starts_with("/api/v1/risk") {
+            assert_eq!(page["devices"].as_array().map(Vec::len), Some(20), "{name}");
+            println!("site assessment of {} devices (matching, recommendations, risk): {:.2} s", o.devices, t.elapsed().as_secs_f64());
+        } else if page.get("items").is_some() {
+            assert_eq!(page["items"].as_array().map(Vec::len), Some(50), "{name}: a full page");
+        }
     }
     let started = Instant::now();
     let handles: Vec<_> = (0..o.clients)

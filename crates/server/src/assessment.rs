@@ -19,7 +19,7 @@ use palisade_vulndb::matching::match_devices;
 use palisade_vulndb::risk::{site_risk, SiteRisk};
 use palisade_vulndb::site::{Connection, OpenAlert, SiteData};
 use palisade_vulndb::VulnStore;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -92,6 +92,44 @@ pub struct Assessment {
     pub generation: i64,
     /// The site's id.
     pub site_id: i64,
+    /// Counts over the devices, made once.
+    pub summary: Summary,
+}
+
+/// Counts over an assessment's devices, for the risk page.
+pub struct Summary {
+    /// Devices per band of 10 points of score (0-9 ... 90-100).
+    pub distribution: [usize; 10],
+    /// Devices per risk level.
+    pub by_level: BTreeMap<String, usize>,
+    /// Vulnerability matches.
+    pub vulnerabilities: usize,
+    /// Matches known to be exploited.
+    pub kev: usize,
+    /// Indexes in `risk.devices` (riskiest first) of the devices that have recommendations.
+    pub advised: Vec<usize>,
+}
+
+impl Summary {
+    fn of(site: &SiteData, recs: &Recommendations, risk: &SiteRisk) -> Summary {
+        let mut summary = Summary {
+            distribution: [0; 10],
+            by_level: BTreeMap::new(),
+            vulnerabilities: site.vulns.values().map(Vec::len).sum(),
+            kev: site.vulns.values().flatten().filter(|m| m.kev.is_some()).count(),
+            advised: Vec::new(),
+        };
+        for (i, d) in risk.devices.iter().enumerate() {
+            if let Some(band) = summary.distribution.get_mut((d.score.min(99) / 10) as usize) {
+                *band += 1;
+            }
+            *summary.by_level.entry(d.level.clone()).or_default() += 1;
+            if recs.devices.get(&d.device_id).is_some_and(|r| !r.is_empty()) {
+                summary.advised.push(i);
+            }
+        }
+        summary
+    }
 }
 
 /// What an assessment depends on: when any of it changes, it is computed
@@ -230,7 +268,9 @@ impl VulnState {
         let recs = recommend(&site);
         let risk = site_risk(&site, &recs);
         let notes = palisade_vulndb::limits(&site);
-        let assessment = Arc::new(Assessment { site, recs, risk, notes, computed_at: crate::auth::rfc3339_now(), generation, site_id });
+        let summary = Summary::of(&site, &recs, &risk);
+        let computed_at = crate::auth::rfc3339_now();
+        let assessment = Arc::new(Assessment { site, recs, risk, notes, computed_at, generation, site_id, summary });
         last.insert(site_id, Kept { inputs, at: Instant::now(), assessment: assessment.clone() });
         Ok(assessment)
     }

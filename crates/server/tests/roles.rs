@@ -74,8 +74,7 @@ async fn every_role_can_do_exactly_what_the_document_says(backend: Backend) {
                         answer.text()
                     );
                 } else {
-                    let expected =
-                        if *name == "anonymous" || need == Some(4) { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
+                    let expected = if *name == "anonymous" || need == Some(4) { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
                     assert_eq!(answer.status, expected, "{name} must not {method} {path}: {}", answer.text());
                     assert!(answer.json()["error"].is_string());
                 }

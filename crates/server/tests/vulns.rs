@@ -181,6 +181,21 @@ async fn advisories_imported_through_the_api_match_the_inventory(backend: Backen
     assert!(risk["attack_paths"].is_array());
     assert!(risk["devices"].as_array().unwrap().iter().any(|d| d["device_id"] == plc), "the PLC is among the riskiest: {risk}");
 
+    // Each site is assessed on its own.
+    let created = console.send(Method::POST, "/api/v1/sites", &admin, serde_json::json!({"name": "Water plant"})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let other = created.json()["id"].as_i64().unwrap();
+    let empty_site = console.get(&format!("/api/v1/risk?site={other}"), &viewer).await.json();
+    assert_eq!((empty_site["site"].as_str(), empty_site["total_devices"].as_u64()), (Some("Water plant"), Some(0)), "{empty_site}");
+    assert_eq!(console.get(&format!("/api/v1/vulnerabilities?site={other}"), &viewer).await.json()["total"], 0);
+    assert_eq!(console.get("/api/v1/risk?site=999", &viewer).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(console.get("/api/v1/risk", &viewer).await.json()["total_devices"], risk["total_devices"], "the default site");
+    let plc_again = console.get(&format!("/api/v1/devices/{plc}"), &viewer).await.json();
+    assert!(
+        plc_again["vulnerabilities"].as_array().unwrap().iter().any(|v| v["cve"] == "CVE-2099-1001"),
+        "a device is assessed in its site"
+    );
+
     // Reports: self-contained HTML, as a page or a download.
     let page = console.get("/api/v1/reports/risk", &viewer).await;
     assert_eq!(page.status, StatusCode::OK);

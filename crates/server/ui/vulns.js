@@ -74,6 +74,14 @@ function scoreBox(value, levelName, caption) {
   return el('div', { class: 'score-box' }, el('div', { class: `score ${levelName}`, id: 'risk-score' }, String(value)), el('div', {}, level(levelName), el('div', { class: 'muted' }, caption)));
 }
 
+/** A choice of site when the console has several (null otherwise); `onChange(id)` on change. */
+async function siteSelect(current, onChange) {
+  const sites = (await api('GET', '/sites')).items;
+  if (sites.length < 2) return null;
+  return el('select', { id: 'vuln-site', 'aria-label': 'Site', onchange: (e) => onChange(e.target.value) },
+    sites.map((x) => el('option', { value: String(x.id), selected: String(x.id) === current }, x.name)));
+}
+
 /** When vulnerability data cannot be read here (503), a card that says so instead of the page. */
 function unavailable(title, e) {
   return el('div', {}, pageHead(title), card('Not available', el('p', {}, e.message)));
@@ -126,7 +134,7 @@ async function vulnerabilitiesPage({ query, can }) {
     if (e.status === 503) return unavailable('Vulnerabilities', e);
     throw e;
   }
-  const filters = { device_id: query.get('device_id') || '', cve: query.get('cve') || '', min_cvss: query.get('min_cvss') || '', kev: query.get('kev') === 'true' };
+  const filters = { site: query.get('site') || '', device_id: query.get('device_id') || '', cve: query.get('cve') || '', min_cvss: query.get('min_cvss') || '', kev: query.get('kev') === 'true' };
   const box = el('div', { class: 'table-wrap', id: 'vuln-table' });
   const counts = el('div', { class: 'cards' });
   async function load() {
@@ -142,13 +150,14 @@ async function vulnerabilitiesPage({ query, can }) {
   }
   let timer = null;
   const typed = (name) => (e) => { filters[name] = e.target.value.trim(); clearTimeout(timer); timer = setTimeout(load, 250); };
-  const toolbar = el('div', { class: 'toolbar' },
+  const sites = await siteSelect(filters.site, (id) => { filters.site = id; load(); });
+  const toolbar = el('div', { class: 'toolbar' }, sites,
     el('input', { type: 'search', id: 'vuln-cve', placeholder: 'CVE id (e.g. CVE-2024-)', value: filters.cve, oninput: typed('cve'), 'aria-label': 'CVE' }),
     el('input', { id: 'vuln-device', placeholder: 'Device id', value: filters.device_id, oninput: typed('device_id'), size: 8, 'aria-label': 'Device id' }),
     el('select', { id: 'vuln-min-cvss', 'aria-label': 'Least CVSS', onchange: (e) => { filters.min_cvss = e.target.value; load(); } },
       [['', 'Any CVSS'], ['4', '4.0+ (medium)'], ['7', '7.0+ (high)'], ['9', '9.0+ (critical)']].map(([v, l]) => el('option', { value: v, selected: filters.min_cvss === v }, l))),
     el('label', { class: 'check' }, el('input', { type: 'checkbox', id: 'vuln-kev', checked: filters.kev, onchange: (e) => { filters.kev = e.target.checked; load(); } }), 'Known exploited only'),
-    el('a', { class: 'button', href: '#/risk' }, 'Risk and recommendations'));
+    el('a', { class: 'button', href: '#/risk', onclick: (e) => { e.preventDefault(); location.hash = `#/risk${qs({ site: filters.site })}`; } }, 'Risk and recommendations'));
   await load();
   return el('div', {}, pageHead('Vulnerabilities', 'Advisories matched on the inventory by vendor, model and firmware facts, worst first'),
     can('admin') ? importCard(load, !status.cves && !status.advisories) : null, counts, toolbar, box);
@@ -166,19 +175,20 @@ function attackPaths(paths) {
     ])))));
 }
 
-function reportLinks() {
+function reportLinks(site) {
   return el('div', { class: 'reports' }, REPORTS.map(([kind, name]) => el('div', { class: 'report' },
     el('strong', {}, name),
-    el('a', { class: 'button', href: `/api/v1/reports/${kind}`, target: '_blank', rel: 'noopener', id: `open-${kind}-report` }, 'Open'),
-    el('a', { class: 'button', href: `/api/v1/reports/${kind}?download=1`, download: '', id: `download-${kind}-report` }, 'Download HTML'))),
+    el('a', { class: 'button', href: `/api/v1/reports/${kind}${qs({ site })}`, target: '_blank', rel: 'noopener', id: `open-${kind}-report` }, 'Open'),
+    el('a', { class: 'button', href: `/api/v1/reports/${kind}${qs({ site, download: 1 })}`, download: '', id: `download-${kind}-report` }, 'Download HTML'))),
   el('p', { class: 'muted' }, 'Self-contained pages: print them to PDF from the browser.'));
 }
 
-async function riskPage() {
+async function riskPage({ query }) {
+  const site = query.get('site') || '';
   let risk;
   let recs;
   try {
-    [risk, recs] = await Promise.all([api('GET', '/risk?limit=20'), api('GET', '/recommendations?limit=20')]);
+    [risk, recs] = await Promise.all([api('GET', '/risk' + qs({ site, limit: 20 })), api('GET', '/recommendations' + qs({ site, limit: 20 }))]);
   } catch (e) {
     if (e.status === 503) return unavailable('Risk', e);
     throw e;
@@ -190,7 +200,7 @@ async function riskPage() {
   legend(Object.entries(LEVEL_COLORS).map(([l, color]) => [`${l}: ${risk.by_level[l] || 0}`, color])));
   const top = risk.devices.filter((d) => d.score > 0).slice(0, 12);
   const topChart = card('Riskiest devices', top.length ? el('div', { class: 'chart' }, barChart(top.map((d) => [d.device, d.score]), { color: PALETTE[9], onClick: (label) => { location.hash = `#/devices/${byId[label]}`; } })) : empty('No device has a risk score above 0.'));
-  const devices = card('Devices by risk', el('div', { class: 'table-wrap' }, table([
+  const devices = card(`Riskiest ${risk.devices.length} of ${risk.total_devices} devices`, el('div', { class: 'table-wrap' }, table([
     { label: 'Device', cell: (d) => deviceLink(d.device_id, d.device) }, { label: 'Type', cell: (d) => d.type },
     { label: 'Score', cell: (d) => level(d.level, `${d.score} ${d.level}`) },
     { label: 'Parts', cell: (d) => d.parts.filter((p) => p.points > 0).map((p) => `${p.name} ${p.points}`).join(', ') },
@@ -198,12 +208,13 @@ async function riskPage() {
   const deviceRecs = recs.devices.length ? el('div', {}, recs.devices.map((d) => el('details', { class: 'device-recs' },
     el('summary', {}, deviceLink(d.device_id, d.device), ` · risk ${d.score} · ${d.recommendations.length} recommendation(s)`), recommendationList(d.recommendations, recs.labels)))) : empty('No device recommendation.');
   const notes = risk.notes.length ? card('What this assessment could not see', el('ul', {}, risk.notes.map((n) => el('li', {}, n)))) : null;
-  return el('div', {}, pageHead('Risk', `Scores 0–100 made of named parts · computed ${time(risk.computed_at)}`, el('a', { class: 'button', href: '#/vulnerabilities' }, 'Vulnerabilities')),
-    el('div', { class: 'grid2' }, siteCard, card('Reports', reportLinks())),
+  const sites = await siteSelect(site, (id) => { location.hash = `#/risk${qs({ site: id })}`; });
+  return el('div', {}, pageHead('Risk', `Scores 0–100 made of named parts · computed ${time(risk.computed_at)}`, sites, el('a', { class: 'button', href: `#/vulnerabilities${qs({ site })}` }, 'Vulnerabilities')),
+    el('div', { class: 'grid2' }, siteCard, card('Reports', reportLinks(site))),
     el('div', { class: 'grid2' }, distribution, topChart),
     card('Site recommendations', el('div', { id: 'site-recs' }, recommendationList(recs.site, recs.labels))),
     card('Attack paths to controllers', el('p', { class: 'muted' }, 'Most likely paths through the connections seen, from internet-facing or enterprise hosts to controllers, ranked.'), attackPaths(risk.attack_paths)),
-    el('div', { class: 'grid2' }, devices, card(`Device recommendations (riskiest ${recs.devices.length} of ${recs.total_devices})`, deviceRecs)),
+    devices, card(`Device recommendations (riskiest ${recs.devices.length} of ${recs.total_devices})`, deviceRecs),
     notes);
 }
 

@@ -8,9 +8,11 @@
 //! conversations per device, and prints the times.
 //!
 //! ```sh
-//! cargo run --release -p palisade-vulndb --example vulndb_bench -- [CVES] [DEVICES] [DIR]
+//! cargo run --release -p palisade-vulndb --example vulndb_bench -- [CVES] [DEVICES] [DIR] [POSTGRES_URL]
 //! ```
-//! Defaults: 250000 CVEs, 10000 devices, a temporary folder.
+//! Defaults: 250000 CVEs, 10000 devices, a temporary folder, SQLite (a
+//! file in the folder). With a PostgreSQL URL the database is a fresh
+//! `vulndb_bench` schema there instead, dropped and made anew.
 
 use palisade_engine::{Device, EventRecord, SourcedFact};
 use palisade_model::{DeviceType, IdentityField, Protocol, Timestamp};
@@ -20,7 +22,7 @@ use palisade_vulndb::matching::match_devices;
 use palisade_vulndb::report::risk_report;
 use palisade_vulndb::risk::site_risk;
 use palisade_vulndb::site::{Connection, SiteData};
-use palisade_vulndb::{import_paths, SqliteVulnDb};
+use palisade_vulndb::{import_paths, PgVulnDb, SqliteVulnDb};
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -242,6 +244,9 @@ fn assess(devices: Vec<Device>, matches: std::collections::BTreeMap<i64, Vec<pal
     );
 }
 
+/// The PostgreSQL schema the benchmark works in.
+const SCHEMA: &str = "vulndb_bench";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let cves: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(250_000);
@@ -270,18 +275,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let db_path = dir.join("bench.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(PathBuf::from(format!("{}{suffix}", db_path.display())));
-    }
-    let mut db = SqliteVulnDb::open(&db_path)?;
+    let postgres = args.get(4).cloned();
+    let mut db: Box<dyn VulnStore + Send> = match &postgres {
+        Some(url) => {
+            let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+            client.batch_execute(&format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))?;
+            Box::new(PgVulnDb::open_in_schema(url, Some(SCHEMA))?)
+        }
+        None => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(PathBuf::from(format!("{}{suffix}", db_path.display())));
+            }
+            Box::new(SqliteVulnDb::open(&db_path)?)
+        }
+    };
     let t = Instant::now();
-    let report = import_paths(&mut db, std::slice::from_ref(&feeds));
+    let report = import_paths(db.as_mut(), std::slice::from_ref(&feeds));
     let import_secs = t.elapsed().as_secs_f64();
     if !report.errors.is_empty() {
         return Err(report.errors.join("\n").into());
     }
     let status = db.status()?;
-    let size = std::fs::metadata(&db_path)?.len() + std::fs::metadata(format!("{}-wal", db_path.display())).map(|m| m.len()).unwrap_or(0);
+    let size = match &postgres {
+        Some(url) => postgres::Client::connect(url, postgres::NoTls)?
+            .query_one(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::BIGINT FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+                &[&SCHEMA],
+            )?
+            .get::<_, i64>(0) as u64,
+        None => std::fs::metadata(&db_path)?.len() + std::fs::metadata(format!("{}-wal", db_path.display())).map(|m| m.len()).unwrap_or(0),
+    };
     println!(
         "import: {} CVEs, {} CPE criteria, {} products in {import_secs:.1} s ({:.0} CVEs/s, {:.0} MB/s of JSON); database {:.0} MB",
         status.cves,
@@ -292,7 +316,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         size as f64 / 1e6
     );
     let t = Instant::now();
-    let again = import_paths(&mut db, std::slice::from_ref(&feeds));
+    let again = import_paths(db.as_mut(), std::slice::from_ref(&feeds));
     let changed: u64 = again.files.iter().map(|f| f.changed).sum();
     println!("re-import of the same files: {changed} changed, {:.1} s", t.elapsed().as_secs_f64());
 
@@ -300,13 +324,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let list = devices(device_count, models, &mut rng);
     let generation = db.generation()?;
     let t = Instant::now();
-    let matches = match_devices(&mut db, &list, generation)?;
+    let matches = match_devices(db.as_mut(), &list, generation)?;
     let cold = t.elapsed().as_secs_f64();
     let found: usize = matches.values().map(Vec::len).sum();
     let affected = matches.values().filter(|m| !m.is_empty()).count();
     println!("match (cold): {device_count} devices ({models} distinct identities) in {cold:.2} s; {found} matches on {affected} devices");
     let t = Instant::now();
-    let again = match_devices(&mut db, &list, generation)?;
+    let again = match_devices(db.as_mut(), &list, generation)?;
     println!(
         "match (cached, nothing changed): {:.2} s; {} matches",
         t.elapsed().as_secs_f64(),

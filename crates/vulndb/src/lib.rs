@@ -10,6 +10,7 @@
 pub mod advice;
 pub mod csaf;
 pub mod db;
+pub mod fuzzing;
 pub mod import;
 pub mod kev;
 pub mod matching;

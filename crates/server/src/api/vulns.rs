@@ -417,6 +417,9 @@ pub struct RecommendationParams {
     limit: Option<usize>,
 }
 
+/// Devices of each site recommendation and of its evidence that get their label listed.
+const LABELLED: usize = 25;
+
 /// Recommendations for the site and for each device (riskiest devices
 /// first), most urgent first, each with the evidence it rests on.
 #[utoipa::path(get, path = "/api/v1/recommendations", tag = "vulnerabilities", params(RecommendationParams),
@@ -434,25 +437,29 @@ async fn recommendations(
     let a = assessment(&state, params.site).await?;
     let site: Vec<&Recommendation> = a.recs.site.iter().filter(|r| params.device_id.is_none_or(|id| r.device_ids.contains(&id))).collect();
     // Devices in risk order, those with recommendations only.
-    let with_recs = a
-        .risk
-        .devices
+    let advised = a.summary.advised.iter().filter_map(|i| a.risk.devices.get(*i));
+    let mine: Vec<_> = advised.filter(|d| params.device_id.is_none_or(|id| d.device_id == id)).collect();
+    let devices: Vec<serde_json::Value> = mine
         .iter()
-        .filter(|d| params.device_id.is_none_or(|id| d.device_id == id))
-        .filter_map(|d| a.recs.devices.get(&d.device_id).filter(|r| !r.is_empty()).map(|r| (d, r)));
-    let total = with_recs.clone().count();
-    let devices: Vec<serde_json::Value> = with_recs
         .take(limit)
-        .map(|(d, r)| serde_json::json!({ "device_id": d.device_id, "device": d.device, "score": d.score, "level": d.level, "recommendations": r }))
+        .map(|d| {
+            let recs = a.recs.devices.get(&d.device_id);
+            serde_json::json!({ "device_id": d.device_id, "device": d.device, "score": d.score, "level": d.level, "recommendations": recs })
+        })
         .collect();
+    // Labels of the devices a page shows with the site's recommendations.
     let mut labels = serde_json::Map::new();
-    for id in site.iter().flat_map(|r| r.device_ids.iter().chain(r.evidence.iter().filter_map(|e| e.device_id.as_ref()))) {
-        if let Some(d) = a.site.device(*id) {
+    let shown = |r: &&Recommendation| {
+        let evidence = r.evidence.iter().take(LABELLED).filter_map(|e| e.device_id);
+        r.device_ids.iter().take(LABELLED).copied().chain(evidence).collect::<Vec<i64>>()
+    };
+    for id in site.iter().flat_map(shown) {
+        if let Some(d) = a.site.device(id) {
             labels.insert(id.to_string(), serde_json::json!(device_label(d)));
         }
     }
     Ok(Json(
-        serde_json::json!({ "site": site, "devices": devices, "total_devices": total, "labels": labels, "computed_at": a.computed_at }),
+        serde_json::json!({ "site": site, "devices": devices, "total_devices": mine.len(), "labels": labels, "computed_at": a.computed_at }),
     ))
 }
 
@@ -483,15 +490,9 @@ async fn risk(State(state): State<AppState>, ApiQuery(params): ApiQuery<RiskPara
     }
     let a = assessment(&state, params.site).await?;
     let r = &a.risk;
-    let mut buckets = [0usize; 10];
-    let mut by_level = std::collections::BTreeMap::<&str, usize>::new();
-    for d in &r.devices {
-        if let Some(b) = buckets.get_mut((d.score.min(99) / 10) as usize) {
-            *b += 1;
-        }
-        *by_level.entry(d.level.as_str()).or_default() += 1;
-    }
-    let distribution: Vec<serde_json::Value> = buckets
+    let distribution: Vec<serde_json::Value> = a
+        .summary
+        .distribution
         .iter()
         .enumerate()
         .map(|(i, n)| serde_json::json!({ "from": i * 10, "to": if i == 9 { 100 } else { i * 10 + 9 }, "devices": n }))
@@ -504,10 +505,10 @@ async fn risk(State(state): State<AppState>, ApiQuery(params): ApiQuery<RiskPara
         "devices": r.devices.iter().take(limit).collect::<Vec<_>>(),
         "total_devices": r.devices.len(),
         "distribution": distribution,
-        "by_level": by_level,
+        "by_level": a.summary.by_level,
         "attack_paths": r.attack_paths,
-        "vulnerabilities": a.site.vulns.values().map(Vec::len).sum::<usize>(),
-        "kev": a.site.vulns.values().flatten().filter(|m| m.kev.is_some()).count(),
+        "vulnerabilities": a.summary.vulnerabilities,
+        "kev": a.summary.kev,
         "notes": a.notes,
         "computed_at": a.computed_at,
     })))
