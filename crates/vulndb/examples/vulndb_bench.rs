@@ -217,6 +217,7 @@ fn assess(devices: Vec<Device>, matches: std::collections::BTreeMap<i64, Vec<pal
                 result: None,
                 detail: None,
                 count: 1,
+                last_time: None,
             });
         } else {
             site.connections.push(Connection { client: a, server: b, protocol: Some(Protocol::S7comm), seen_in: "service".into() });

@@ -38,6 +38,7 @@ fn op(id: i64, src: &str, dst: &str, protocol: Protocol, kind: &str, target: &st
         result: Some("success".into()),
         detail: None,
         count: 1,
+        last_time: None,
     }
 }
 
