@@ -381,6 +381,16 @@ async fn the_overview_follows_the_site(backend: Backend) {
     assert_eq!(plant["alerts"]["timeline"], serde_json::json!([]));
     assert_eq!(plant["alerts"]["top_risks"], serde_json::json!([]));
     assert_eq!(overview("?site=999").await["devices"]["total"], 0, "a site without data has nothing to count");
+    // The inventory export follows the site too; without one it holds every site's devices.
+    let exported = |site: String| {
+        let (console, viewer) = (&console, &viewer);
+        async move { console.get(&format!("/api/v1/inventory/export?format=json{site}"), viewer).await.json() }
+    };
+    assert_eq!(exported(format!("&site={line2}")).await.as_array().unwrap().len() as u64, devices);
+    assert_eq!(exported("&site=1".into()).await, serde_json::json!([]));
+    assert_eq!(exported(String::new()).await.as_array().unwrap().len() as u64, devices);
+    let csv = console.get(&format!("/api/v1/inventory/export?site={line2}&type=plc"), &viewer).await.text();
+    assert_eq!(csv.lines().count() as u64, plc + 1, "the header and line 2's PLCs");
     assert_eq!(console.get("/api/v1/overview?site=north", &viewer).await.status, StatusCode::BAD_REQUEST);
 }
 
@@ -422,50 +432,37 @@ async fn unfinished_uploads_fail_after_a_restart(backend: Backend) {
     assert_eq!(console.upload(&admin, &console.demo_capture()).await["state"], "done");
 }
 
+/// Runs each named test on one backend, in a module of its own.
 macro_rules! api_suite {
-    ($module:ident, $backend:expr) => {
+    ($module:ident, $backend:expr, $($test:ident),+ $(,)?) => {
         mod $module {
             use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn first_login_requires_a_new_password() {
-                super::first_login_requires_a_new_password($backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn logins_are_rate_limited() {
-                super::logins_are_rate_limited($backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn an_uploaded_capture_fills_the_inventory() {
-                super::an_uploaded_capture_fills_the_inventory($backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn bad_requests_get_json_errors() {
-                super::bad_requests_get_json_errors($backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn users_tokens_sites_and_settings() {
-                super::users_tokens_sites_and_settings($backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn alerts_are_worked_through_the_api() {
-                super::alerts_are_worked_through_the_api($backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn the_overview_follows_the_site() {
-                super::the_overview_follows_the_site($backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn unfinished_uploads_fail_after_a_restart() {
-                super::unfinished_uploads_fail_after_a_restart($backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn the_ui_is_served_with_security_headers() {
-                super::the_ui_is_served_with_security_headers($backend).await;
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($backend).await;
+                }
+            )+
         }
     };
 }
 
-api_suite!(sqlite, Backend::Sqlite);
-api_suite!(postgres, Backend::Postgres);
+/// Every test of the suite on both backends.
+macro_rules! api_suites {
+    ($($test:ident),+ $(,)?) => {
+        api_suite!(sqlite, Backend::Sqlite, $($test),+);
+        api_suite!(postgres, Backend::Postgres, $($test),+);
+    };
+}
+
+api_suites!(
+    first_login_requires_a_new_password,
+    logins_are_rate_limited,
+    an_uploaded_capture_fills_the_inventory,
+    bad_requests_get_json_errors,
+    users_tokens_sites_and_settings,
+    alerts_are_worked_through_the_api,
+    the_overview_follows_the_site,
+    unfinished_uploads_fail_after_a_restart,
+    the_ui_is_served_with_security_headers,
+);

@@ -32,10 +32,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(export_inventory))
 }
 
-/// Filters, order and paging of the device list.
+/// Which devices the device list and the inventory export cover.
 #[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
-pub struct DeviceParams {
+pub struct DeviceFilters {
     /// Only devices of this site (id; every site by default).
     site: Option<i64>,
     /// Words that must all appear in the device's addresses, names, vendor, model, firmware, serial, OS, type or protocols.
@@ -52,6 +52,12 @@ pub struct DeviceParams {
     protocol: Option<String>,
     /// Subnet as the map shows it (e.g. `10.0.1.0/24`).
     subnet: Option<String>,
+}
+
+/// Order and paging of the device list.
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct DevicePaging {
     /// `id` (default), `ip`, `mac`, `name`, `vendor`, `type`, `purdue_level`, `first_seen` or `last_seen`.
     sort: Option<String>,
     /// `asc` (default) or `desc`.
@@ -68,8 +74,8 @@ fn empty_to_none(v: &Option<String>) -> Option<String> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
-impl DeviceParams {
-    /// The store query, or what is wrong with the parameters.
+impl DeviceFilters {
+    /// The store query (by id, pages of 1,000), or what is wrong with the filters.
     fn query(&self) -> ApiResult<DeviceQuery> {
         let device_type = empty_to_none(&self.device_type);
         if let Some(t) = &device_type {
@@ -92,22 +98,6 @@ impl DeviceParams {
                 return Err(ApiError::bad_request(format!("unknown protocol {p:?}")));
             }
         }
-        let sort = match empty_to_none(&self.sort) {
-            None => DeviceSort::Id,
-            Some(s) => DeviceSort::from_name(&s).ok_or_else(|| {
-                let known: Vec<&str> = DeviceSort::ALL.iter().map(|(n, _)| *n).collect();
-                ApiError::bad_request(format!("unknown sort {s:?}; known: {}", known.join(", ")))
-            })?,
-        };
-        let descending = match self.order.as_deref() {
-            None | Some("asc") | Some("") => false,
-            Some("desc") => true,
-            Some(o) => return Err(ApiError::bad_request(format!("order must be asc or desc, not {o:?}"))),
-        };
-        let limit = self.limit.unwrap_or(100);
-        if !(1..=1000).contains(&limit) {
-            return Err(ApiError::bad_request("limit must be between 1 and 1000"));
-        }
         let search = empty_to_none(&self.search);
         if search.as_ref().is_some_and(|s| s.len() > 200) {
             return Err(ApiError::bad_request("search text is too long (200 bytes at most)"));
@@ -120,22 +110,49 @@ impl DeviceParams {
             vendor: empty_to_none(&self.vendor),
             protocol,
             subnet: empty_to_none(&self.subnet),
-            sort,
-            descending,
-            cursor: empty_to_none(&self.cursor),
-            limit,
+            limit: 1000,
+            ..Default::default()
         })
+    }
+}
+
+impl DevicePaging {
+    /// Sets the order and page of `query`, or says what is wrong with them.
+    fn apply(&self, query: &mut DeviceQuery) -> ApiResult<()> {
+        query.sort = match empty_to_none(&self.sort) {
+            None => DeviceSort::Id,
+            Some(s) => DeviceSort::from_name(&s).ok_or_else(|| {
+                let known: Vec<&str> = DeviceSort::ALL.iter().map(|(n, _)| *n).collect();
+                ApiError::bad_request(format!("unknown sort {s:?}; known: {}", known.join(", ")))
+            })?,
+        };
+        query.descending = match self.order.as_deref() {
+            None | Some("asc") | Some("") => false,
+            Some("desc") => true,
+            Some(o) => return Err(ApiError::bad_request(format!("order must be asc or desc, not {o:?}"))),
+        };
+        query.limit = self.limit.unwrap_or(100);
+        if !(1..=1000).contains(&query.limit) {
+            return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+        }
+        query.cursor = empty_to_none(&self.cursor);
+        Ok(())
     }
 }
 
 /// Devices, filtered, sorted and paged with a cursor (`next_cursor` is
 /// `null` on the last page).
-#[utoipa::path(get, path = "/api/v1/devices", tag = "inventory", params(DeviceParams),
+#[utoipa::path(get, path = "/api/v1/devices", tag = "inventory", params(DeviceFilters, DevicePaging),
     security(("session" = ["read-only"]), ("token" = ["read-only"])),
     responses((status = 200, description = "`{items: [device without its facts], next_cursor, total}`", body = Object), (status = 400, description = "Bad filter")))]
-async fn list_devices(State(state): State<AppState>, ApiQuery(params): ApiQuery<DeviceParams>) -> ApiResult<Response> {
-    let query = params.query()?;
-    let count = params.count.unwrap_or(false);
+async fn list_devices(
+    State(state): State<AppState>,
+    ApiQuery(filters): ApiQuery<DeviceFilters>,
+    ApiQuery(paging): ApiQuery<DevicePaging>,
+) -> ApiResult<Response> {
+    let mut query = filters.query()?;
+    paging.apply(&mut query)?;
+    let count = paging.count.unwrap_or(false);
     let body = state
         .pool
         .run(move |db| {
@@ -390,28 +407,12 @@ async fn list_connections(
         .await
 }
 
-/// Export format and the device list's filters.
+/// Export format (the devices are chosen by the device list's filters).
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ExportParams {
+pub struct ExportFormat {
     /// `csv` (default) or `json`.
     format: Option<String>,
-    /// Only devices of this site (id).
-    site: Option<i64>,
-    /// Search words, as for the device list.
-    search: Option<String>,
-    /// Device type.
-    #[serde(rename = "type")]
-    #[param(rename = "type")]
-    device_type: Option<String>,
-    /// Purdue level 0-5 or `unknown`.
-    purdue_level: Option<String>,
-    /// Vendor.
-    vendor: Option<String>,
-    /// Protocol.
-    protocol: Option<String>,
-    /// Subnet.
-    subnet: Option<String>,
 }
 
 /// Quotes a CSV field when needed.
@@ -453,48 +454,32 @@ fn csv_row(d: &Device) -> String {
 
 /// The inventory (filtered like the device list) as CSV or a JSON array,
 /// as a download.
-#[utoipa::path(get, path = "/api/v1/inventory/export", tag = "inventory", params(ExportParams),
+#[utoipa::path(get, path = "/api/v1/inventory/export", tag = "inventory", params(ExportFormat, DeviceFilters),
     security(("session" = ["read-only"]), ("token" = ["read-only"])),
     responses((status = 200, description = "CSV (text/csv) or JSON array", content_type = "text/csv"),
               (status = 400, description = "Bad format or filter")))]
-async fn export_inventory(State(state): State<AppState>, ApiQuery(params): ApiQuery<ExportParams>) -> ApiResult<Response> {
-    let json = match params.format.as_deref() {
+async fn export_inventory(
+    State(state): State<AppState>,
+    ApiQuery(format): ApiQuery<ExportFormat>,
+    ApiQuery(filters): ApiQuery<DeviceFilters>,
+) -> ApiResult<Response> {
+    let json = match format.format.as_deref() {
         None | Some("") | Some("csv") => false,
         Some("json") => true,
         Some(f) => return Err(ApiError::bad_request(format!("format must be csv or json, not {f:?}"))),
     };
-    let mut query = DeviceParams {
-        site: params.site,
-        search: params.search,
-        device_type: params.device_type,
-        purdue_level: params.purdue_level,
-        vendor: params.vendor,
-        protocol: params.protocol,
-        subnet: params.subnet,
-        ..Default::default()
-    }
-    .query()?;
-    query.limit = 1000;
+    let mut query = filters.query()?;
     let body = state
         .pool
         .run(move |db| {
+            // Every matching device of every site (or of the one asked), page by page.
             let mut devices = Vec::new();
-            if query.search.is_none()
-                && query.device_type.is_none()
-                && query.purdue_level.is_none()
-                && query.vendor.is_none()
-                && query.protocol.is_none()
-                && query.subnet.is_none()
-            {
-                devices = db.devices()?;
-            } else {
-                loop {
-                    let page = db.device_page(&query)?;
-                    devices.extend(page.items);
-                    match page.next_cursor {
-                        Some(c) => query.cursor = Some(c),
-                        None => break,
-                    }
+            loop {
+                let page = db.device_page(&query)?;
+                devices.extend(page.items);
+                match page.next_cursor {
+                    Some(c) => query.cursor = Some(c),
+                    None => break,
                 }
             }
             if json {
