@@ -185,9 +185,17 @@ impl<S> FlowTable<S> {
         self.flows.get_mut(key)
     }
 
-    /// Inserts a new flow, evicting first (through `evict`) if the table is full.
-    pub fn insert(&mut self, flow: Flow<S>, now: Timestamp, mut evict: impl FnMut(Flow<S>)) -> &mut Flow<S> {
-        if self.flows.len() >= self.limits.max_flows {
+    /// The flow of `key`, made with `make` if it is not live yet (evicting
+    /// first, through `evict`, if the table is full). One hash lookup for a
+    /// live flow, which is nearly every packet.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: FlowKey,
+        now: Timestamp,
+        make: impl FnOnce() -> Flow<S>,
+        mut evict: impl FnMut(Flow<S>),
+    ) -> &mut Flow<S> {
+        if self.flows.len() >= self.limits.max_flows && !self.flows.contains_key(&key) {
             self.sweep(now, &mut evict, &mut |_| {});
             if self.flows.len() >= self.limits.max_flows {
                 // Still full: drop the least recently active eighth.
@@ -202,9 +210,11 @@ impl<S> FlowTable<S> {
                 }
             }
         }
-        self.stats.created += 1;
-        let key = flow.key;
-        self.flows.entry(key).insert(flow).into_mut()
+        let created = &mut self.stats.created;
+        self.flows.entry(key).or_insert_with(|| {
+            *created += 1;
+            make()
+        })
     }
 
     /// At most once per sweep interval of capture time: ends flows that are

@@ -320,7 +320,7 @@ impl Analyzer {
         to_group: bool,
     ) {
         let (sink, evidence, enabled) = (&mut self.sink, &mut self.evidence, self.dissectors);
-        if self.table.get_mut(&key).is_none() {
+        let make = || {
             let client_is_src = client_is_source(&seg);
             let (client, server) = if client_is_src { (src, dst) } else { (dst, src) };
             let dissector = match seg.carrier {
@@ -328,7 +328,7 @@ impl Analyzer {
                 Some(c) => FlowDissector::by_port(c, 0, 0, enabled),
                 None => FlowDissector::None,
             };
-            let flow = Flow {
+            Flow {
                 key,
                 client_is_lo: src_is_lo == client_is_src,
                 client,
@@ -352,10 +352,9 @@ impl Analyzer {
                     checked: false,
                     packets: FlowPackets::new(flow_id(&key, ts)),
                 },
-            };
-            self.table.insert(flow, ts, |old| ended(old, sink, evidence));
-        }
-        let Some(flow) = self.table.get_mut(&key) else { return };
+            }
+        };
+        let flow = self.table.get_or_insert_with(key, ts, make, |old| ended(old, sink, evidence));
         flow.state.packets.record(&evidence.current);
         let dir = flow.direction(src_is_lo);
         if flow.observe_macs(dir, frame.src_mac, frame.dst_mac, false) {
