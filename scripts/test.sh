@@ -39,6 +39,8 @@ cleanup() {
 trap cleanup EXIT
 target/debug/palisade demo --no-serve --duration 120 --db "$work/console.db" --capture "$work/plant.pcap" >/dev/null 2>"$work/demo.log"
 admin_password="browser-first-$RANDOM$RANDOM"
+# The server's shell creates serve.out only once it runs; the loop below must not race it.
+: >"$work/serve.out"
 PALISADE_INITIAL_ADMIN_PASSWORD="$admin_password" target/debug/palisade serve --db "$work/console.db" --listen 127.0.0.1:0 \
     >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
