@@ -28,7 +28,13 @@ impl SiteChoice {
     /// Switches `store` to the chosen site and returns it; an unknown site
     /// is a [`UsageError`] that lists the sites there are.
     pub fn select(&self, store: &mut SqliteStore, db: &Path) -> anyhow::Result<Site> {
-        let sites = store.sites().with_context(|| format!("reading the sites of {}", db.display()))?;
+        self.select_in(store, &db.display().to_string())
+    }
+
+    /// Switches any store (SQLite or PostgreSQL, named `place` in messages)
+    /// to the chosen site and returns it; an unknown site is a [`UsageError`].
+    pub fn select_in<S: Store + ConsoleStore + ?Sized>(&self, store: &mut S, place: &str) -> anyhow::Result<Site> {
+        let sites = store.sites().with_context(|| format!("reading the sites of {place}"))?;
         let wanted = self.site.as_deref().map(str::trim);
         let found = match wanted {
             None => sites.iter().find(|s| s.id == DEFAULT_SITE),
@@ -37,9 +43,8 @@ impl SiteChoice {
         let Some(site) = found.cloned() else {
             let known: Vec<String> = sites.iter().map(|s| format!("{} ({})", s.id, s.name)).collect();
             return Err(UsageError(format!(
-                "no site {:?} in {}; sites: {}",
+                "no site {:?} in {place}; sites: {}",
                 wanted.unwrap_or("default"),
-                db.display(),
                 if known.is_empty() { "none".to_string() } else { known.join(", ") }
             ))
             .into());
@@ -95,7 +100,7 @@ pub fn print_events(events: &[EventRecord], json: bool) -> anyhow::Result<()> {
     let side = |ip: &Option<std::net::IpAddr>, mac: &Option<palisade_model::MacAddr>| {
         ip.map(|i| i.to_string()).or_else(|| mac.map(|m| m.to_string())).unwrap_or_else(|| "-".into())
     };
-    let rows: Vec<[String; 7]> = events
+    let rows: Vec<[String; 8]> = events
         .iter()
         .map(|e| {
             let details = match (&e.target, &e.result, &e.detail) {
@@ -110,10 +115,11 @@ pub fn print_events(events: &[EventRecord], json: bool) -> anyhow::Result<()> {
                 format!("{} {}", e.record_type, e.kind),
                 details,
                 e.count.to_string(),
+                e.last_time.filter(|t| *t != e.time).map(|t| t.to_rfc3339()).unwrap_or_default(),
             ]
         })
         .collect();
-    print_table(&["TIME", "SOURCE", "DESTINATION", "PROTOCOL", "EVENT", "DETAILS", "COUNT"], &rows);
+    print_table(&["TIME", "SOURCE", "DESTINATION", "PROTOCOL", "EVENT", "DETAILS", "COUNT", "LAST"], &rows);
     println!("{} events", events.len());
     Ok(())
 }

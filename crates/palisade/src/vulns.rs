@@ -1,8 +1,10 @@
 //! `palisade vulndb import`, `vulns`, `recommendations`, `risk` and `report`.
 
-use crate::{output, EXIT_OK, EXIT_PARTIAL};
+use crate::output::{self, SiteChoice};
+use crate::{EXIT_OK, EXIT_PARTIAL};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use palisade_server::assessment::{site_data, site_label};
 use palisade_store::{Database, Location};
 use palisade_vulndb::advice::recommend;
 use palisade_vulndb::matching::match_devices;
@@ -44,13 +46,13 @@ impl DbArgs {
         }
     }
 
-    /// The name reports give the site when none is given: the database's.
-    fn site_name(&self) -> String {
-        let name = match &self.database_url {
-            Some(url) => url.rsplit('/').next().and_then(|n| n.split('?').next()).map(str::to_string),
-            None => self.db.file_stem().and_then(|s| s.to_str()).map(str::to_string),
-        };
-        name.filter(|n| !n.is_empty()).unwrap_or_else(|| "site".into())
+    /// The inventory working in the chosen site (an unknown site is a
+    /// usage error), with the name reports give the site.
+    fn site_inventory(&self, site: &SiteChoice) -> anyhow::Result<(Box<dyn Database>, String)> {
+        let mut store = self.inventory()?;
+        let chosen = site.select_in(store.as_mut(), &self.location().display())?;
+        let name = site_label(store.as_ref(), &chosen).context("reading the site's name")?;
+        Ok((store, name))
     }
 }
 
@@ -91,9 +93,8 @@ pub struct SiteArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Site name shown in reports (default: the name of the database).
-    #[arg(long)]
-    site: Option<String>,
+    #[command(flatten)]
+    site: SiteChoice,
 }
 
 /// Which report to write.
@@ -115,9 +116,8 @@ pub struct ReportArgs {
     out: PathBuf,
     #[command(flatten)]
     db: DbArgs,
-    /// Site name shown in the report (default: the name of the database).
-    #[arg(long)]
-    site: Option<String>,
+    #[command(flatten)]
+    site: SiteChoice,
 }
 
 /// `palisade vulndb …`.
@@ -176,12 +176,13 @@ pub fn vulndb(command: VulndbCommand) -> anyhow::Result<u8> {
     }
 }
 
-/// Loads the site: inventory, events, connections from the stored
-/// operations, and each device's vulnerabilities (matched again where the
-/// facts or the vulnerability data changed).
-fn load_site(db: &DbArgs, name: Option<String>) -> anyhow::Result<SiteData> {
-    let store = db.inventory()?;
-    let mut site = palisade_server::assessment::site_data(store.as_ref(), name.unwrap_or_else(|| db.site_name()))?;
+/// Loads the chosen site (the default one when none is given), named as
+/// stored: inventory, events, connections from the stored operations, and
+/// each device's vulnerabilities (matched again where the facts or the
+/// vulnerability data changed).
+fn load_site(db: &DbArgs, choice: &SiteChoice) -> anyhow::Result<SiteData> {
+    let (store, name) = db.site_inventory(choice)?;
+    let mut site = site_data(store.as_ref(), name)?;
     let mut vdb = db.vulndb()?;
     let generation = vdb.generation()?;
     site.vulns = match_devices(vdb.as_mut(), &site.devices, generation)?;
@@ -196,7 +197,7 @@ fn print_limits(site: &SiteData) {
 
 /// `palisade vulns`.
 pub fn vulns(args: &SiteArgs) -> anyhow::Result<u8> {
-    let site = load_site(&args.db, args.site.clone())?;
+    let site = load_site(&args.db, &args.site)?;
     let all: Vec<&palisade_vulndb::matching::VulnMatch> = site.vulns.values().flatten().collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&all)?);
@@ -224,7 +225,7 @@ pub fn vulns(args: &SiteArgs) -> anyhow::Result<u8> {
 
 /// `palisade recommendations`.
 pub fn recommendations(args: &SiteArgs) -> anyhow::Result<u8> {
-    let site = load_site(&args.db, args.site.clone())?;
+    let site = load_site(&args.db, &args.site)?;
     let recs = recommend(&site);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&recs)?);
@@ -248,7 +249,7 @@ pub fn recommendations(args: &SiteArgs) -> anyhow::Result<u8> {
 
 /// `palisade risk`.
 pub fn risk(args: &SiteArgs) -> anyhow::Result<u8> {
-    let site = load_site(&args.db, args.site.clone())?;
+    let site = load_site(&args.db, &args.site)?;
     let recs = recommend(&site);
     let risk = site_risk(&site, &recs);
     if args.json {
@@ -278,7 +279,7 @@ pub fn risk(args: &SiteArgs) -> anyhow::Result<u8> {
 
 /// `palisade report risk|vulns --out FILE`.
 pub fn write_report(args: &ReportArgs) -> anyhow::Result<u8> {
-    let site = load_site(&args.db, args.site.clone())?;
+    let site = load_site(&args.db, &args.site)?;
     let notes = palisade_vulndb::limits(&site);
     let generated = report::generated_now();
     let html = match args.kind {

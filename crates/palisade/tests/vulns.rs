@@ -2,6 +2,7 @@
 //! `report` end to end: a shared ICS capture analysed, the project's
 //! advisory fixtures imported, then every command's output checked.
 
+use palisade_store::ConsoleStore;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -73,6 +74,29 @@ fn import_match_recommend_score_and_report() {
         assert!(html.starts_with("<!DOCTYPE html>") && html.contains("CVE-2099-1001") && html.contains("<svg"));
     }
 
+    // Sites: the default site unless --site NAME|ID names a stored one, whose name the reports carry.
+    assert_eq!(risk["site"], "default");
+    let north = palisade_store::SqliteStore::open(&db).expect("open").create_site("north plant", "").expect("site");
+    assert_eq!(json(&["vulns", "--json", "--site", "north plant"], &db).as_array().map(Vec::len), Some(0), "a new site is empty");
+    let out = bin().args(["analyze", "--site", "north plant", "--db"]).arg(&db).arg(&capture).output().expect("analyze");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let north_risk = json(&["risk", "--json", "--site", &north.id.to_string()], &db);
+    assert_eq!(north_risk["site"], "north plant");
+    assert_eq!(json(&["vulns", "--json", "--site", "north plant"], &db).as_array().map(Vec::len), Some(5));
+    let html = dir.path().join("north.html");
+    let done = bin().args(["report", "risk", "--site", "north plant", "--out"]).arg(&html).arg("--db").arg(&db).output().expect("report");
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(std::fs::read_to_string(&html).expect("html").contains("north plant"));
+    for command in [&["vulns", "--site", "south plant"][..], &["recommendations", "--site", "9"], &["risk", "--site", "nowhere"]] {
+        let out = bin().args(command).arg("--db").arg(&db).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("no site") && stderr.contains("2 (north plant)"), "{stderr}");
+    }
+    let out =
+        bin().args(["report", "vulns", "--site", "south plant", "--out"]).arg(dir.path().join("x.html")).arg("--db").arg(&db).output();
+    assert_eq!(out.expect("report").status.code(), Some(2));
+
     // A bad file: exit code 3, the error names it, the good data stays.
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\"format\":\"NVD_CVE\",\"vulnerabilities\":[{\"cve\":{}}]}").expect("write");
@@ -129,7 +153,14 @@ fn the_same_commands_work_on_postgresql() {
     cves.sort_unstable();
     assert_eq!(cves, ["CVE-2099-1001", "CVE-2099-1003", "CVE-2099-1005", "CVE-2099-1008", "CVE-2099-1102"]);
     assert_eq!(pg(&["recommendations"])["site"][0]["kind"], "known-exploited");
-    assert_eq!(pg(&["risk"])["devices"][0]["type"], "plc");
+    let risk = pg(&["risk"]);
+    assert_eq!(risk["devices"][0]["type"], "plc");
+    assert_eq!(risk["site"], "default");
+    // --site on PostgreSQL: a stored site by name, an unknown one refused.
+    palisade_store::open(&palisade_store::Location::Postgres(url.clone())).expect("store").create_site("north plant", "").expect("site");
+    assert_eq!(pg(&["vulns", "--site", "north plant"]).as_array().map(Vec::len), Some(0));
+    let unknown = bin().args(["risk", "--site", "south plant", "--database-url", &url]).output().expect("run");
+    assert_eq!(unknown.status.code(), Some(2), "{}", String::from_utf8_lossy(&unknown.stderr));
     let out = tempfile::tempdir().expect("tmp");
     let html = out.path().join("vulns.html");
     let done = bin().args(["report", "vulns", "--database-url", &url, "--out"]).arg(&html).output().expect("report");

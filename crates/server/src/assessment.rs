@@ -13,7 +13,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use palisade_detect::{BaselineKey, HostKey, Service};
 use palisade_model::AlertStatus;
-use palisade_store::{AlertFilter, AlertStore, Database, DeviceQuery, EventFilter, Location, Store, StoreError, DEFAULT_SITE};
+use palisade_store::{
+    AlertFilter, AlertStore, ConsoleStore, Database, DeviceQuery, EventFilter, Location, Site, Store, StoreError, DEFAULT_SITE,
+};
 use palisade_vulndb::advice::{recommend, Recommendations};
 use palisade_vulndb::matching::match_devices;
 use palisade_vulndb::risk::{site_risk, SiteRisk};
@@ -302,17 +304,23 @@ pub(crate) fn site_of_device(db: &dyn Database, device: &palisade_engine::Device
     Ok(DEFAULT_SITE)
 }
 
-/// A site's name (404 when there is no such site): the name given to the
-/// default site in the settings (`site_name`) if it still has its first name.
+/// A site's name (404 when there is no such site), as [`site_label`] gives it.
 fn site_name(db: &dyn Database, site_id: i64) -> ApiResult<String> {
     let site =
         db.sites()?.into_iter().find(|s| s.id == site_id).ok_or_else(|| ApiError::not_found(format!("no site with id {site_id}")))?;
+    Ok(site_label(db, &site)?)
+}
+
+/// The name assessments and reports give a site: its stored name, or for
+/// the default site while it still has its first name (`default`), the
+/// name given to the site in the settings (`site_name`) when there is one.
+pub fn site_label<D: ConsoleStore + ?Sized>(db: &D, site: &Site) -> Result<String, StoreError> {
     if site.id == DEFAULT_SITE && site.name == "default" {
         if let Some(name) = db.settings()?.get("site_name").filter(|n| !n.trim().is_empty()) {
             return Ok(name.clone());
         }
     }
-    Ok(site.name)
+    Ok(site.name.clone())
 }
 
 /// Notes every successful state-changing API request (an alert closed,
