@@ -186,8 +186,23 @@ enum OuiCommand {
     },
 }
 
+/// Lets a command whose output goes to a closed pipe (`palisade events |
+/// head`) end quietly, as other command-line tools do, instead of failing
+/// on its next write. Not for commands that talk over sockets, where a
+/// peer's closed connection must stay an error to handle.
+fn quit_on_closed_pipe() {
+    // SAFETY: restoring the default action of SIGPIPE at start-up, before
+    // any other thread exists, has no memory-safety effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_) | Command::Demo { .. } | Command::Sync(_)) {
+        quit_on_closed_pipe();
+    }
     let filter = std::env::var("PALISADE_LOG").unwrap_or_else(|_| cli.log_level.clone());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
