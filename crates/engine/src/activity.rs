@@ -97,6 +97,27 @@ impl FoldKey<'_> {
         })
     }
 
+    /// The record of `count` events like this one, the first at `ts`.
+    fn record(&self, ts: Timestamp, count: u32) -> EventRecord {
+        EventRecord {
+            id: 0,
+            time: ts,
+            record_type: if self.violation { "violation" } else { "operation" }.into(),
+            protocol: self.protocol,
+            src_ip: self.src.0,
+            src_mac: self.src.1,
+            dst_ip: self.dst.0,
+            dst_mac: self.dst.1,
+            kind: self.kind.into(),
+            code: self.code,
+            target: self.target.map(Into::into),
+            result: self.result.map(result_text),
+            detail: self.detail.map(Into::into),
+            count,
+            last_time: Some(ts),
+        }
+    }
+
     /// True if `record` is what this key describes (hashes can collide).
     fn matches(&self, record: &EventRecord) -> bool {
         record.record_type == if self.violation { "violation" } else { "operation" }
@@ -129,46 +150,6 @@ fn result_text(result: OperationResult) -> String {
     }
 }
 
-fn record_of(event: &Event) -> Option<EventRecord> {
-    Some(match event {
-        Event::Operation(op) => EventRecord {
-            id: 0,
-            time: op.ts,
-            record_type: "operation".into(),
-            protocol: op.protocol,
-            src_ip: op.client.ip,
-            src_mac: op.client.mac,
-            dst_ip: op.server.ip,
-            dst_mac: op.server.mac,
-            kind: op.kind.as_str().into(),
-            code: Some(op.code),
-            target: op.target.clone(),
-            result: Some(result_text(op.result)),
-            detail: None,
-            count: op.count,
-            last_time: Some(op.ts),
-        },
-        Event::Violation(v) => EventRecord {
-            id: 0,
-            time: v.ts,
-            record_type: "violation".into(),
-            protocol: v.protocol,
-            src_ip: v.client.ip,
-            src_mac: v.client.mac,
-            dst_ip: v.server.ip,
-            dst_mac: v.server.mac,
-            kind: v.kind.as_str().into(),
-            code: None,
-            target: None,
-            result: None,
-            detail: Some(v.detail.clone()),
-            count: 1,
-            last_time: Some(v.ts),
-        },
-        Event::Identity(_) | Event::Contact(_) => return None,
-    })
-}
-
 impl ActivityLog {
     /// Takes the operations and violations out of a batch of events.
     pub fn ingest(&mut self, events: &[Event]) {
@@ -189,11 +170,10 @@ impl ActivityLog {
                     continue;
                 }
             }
-            let Some(record) = record_of(event) else { continue };
             if !failed_login {
                 self.folds.insert(hash, self.records.len());
             }
-            self.records.push(record);
+            self.records.push(key.record(ts, count));
         }
     }
 
