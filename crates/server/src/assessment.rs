@@ -176,20 +176,70 @@ pub(crate) struct ImportedFile {
     pub error: Option<String>,
 }
 
-/// One import through the console.
-#[derive(Clone, Debug, serde::Serialize)]
-pub(crate) struct ImportRecord {
-    /// When (RFC 3339).
-    pub at: String,
-    /// Who.
+/// An import through the console, run in the background: its uploaded
+/// files, how far it got and, once finished, each file's outcome.
+pub(crate) struct ImportJob {
+    /// Id (counted from 1 in this console process).
+    pub id: u64,
+    /// Who uploaded.
     pub user: String,
-    /// Its files.
+    /// When (RFC 3339).
+    pub created_at: String,
+    /// Bytes uploaded.
+    pub bytes_total: u64,
+    /// Documents to import (archive members counted one each).
+    pub files_total: usize,
+    /// The batch the import log files its entries under, with the bytes read so far.
+    pub batch: palisade_vulndb::ImportBatch,
+    /// Where it is.
+    pub progress: Mutex<ImportProgress>,
+}
+
+/// The changing part of an [`ImportJob`].
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct ImportProgress {
+    /// Queued, running, done (every file imported) or failed (some refused, or the import broke).
+    pub state: crate::jobs::JobState,
+    /// The outcome of each document so far.
     pub files: Vec<ImportedFile>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// What the database holds afterwards.
+    pub status: Option<palisade_vulndb::db::DbStatus>,
+}
+
+impl ImportJob {
+    /// The job as the API shows it.
+    pub(crate) fn view(&self) -> serde_json::Value {
+        let progress = self.progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let finished = matches!(progress.state, crate::jobs::JobState::Done | crate::jobs::JobState::Failed);
+        let bytes_done = if finished { self.bytes_total } else { self.batch.read.load(Ordering::Relaxed).min(self.bytes_total) };
+        let percent = if finished { 100 } else { bytes_done.saturating_mul(99).checked_div(self.bytes_total).unwrap_or(0) };
+        serde_json::json!({
+            "id": self.id,
+            "user": self.user,
+            "created_at": self.created_at,
+            "state": progress.state,
+            "bytes_total": self.bytes_total,
+            "bytes_done": bytes_done,
+            "percent": percent,
+            "files_total": self.files_total,
+            "files_done": progress.files.len(),
+            "files": progress.files,
+            "error": progress.error,
+            "status": progress.status,
+        })
+    }
+
+    /// Changes the job's progress.
+    pub(crate) fn update(&self, change: impl FnOnce(&mut ImportProgress)) {
+        change(&mut self.progress.lock().unwrap_or_else(|p| p.into_inner()));
+    }
 }
 
 /// The vulnerability side of the console: the last assessment of each
 /// site and what it was computed from, open vulnerability stores, imports
-/// one at a time, and the recent imports.
+/// one at a time, and the recent import jobs.
 #[derive(Default)]
 pub(crate) struct VulnState {
     /// The last assessment of each site, when it was computed and from what.
@@ -199,18 +249,34 @@ pub(crate) struct VulnState {
     idle: Mutex<Vec<Box<dyn VulnStore + Send>>>,
     /// Held while an import writes.
     pub importing: Mutex<()>,
-    imports: Mutex<std::collections::VecDeque<ImportRecord>>,
+    jobs: Mutex<std::collections::VecDeque<Arc<ImportJob>>>,
+    last_job: AtomicU64,
 }
 
 impl VulnState {
-    /// Imports kept in the recent list.
+    /// Import jobs kept for their results.
     const KEEP: usize = 50;
 
-    /// Remembers an import.
-    pub(crate) fn record(&self, import: ImportRecord) {
-        let mut imports = self.imports.lock().unwrap_or_else(|p| p.into_inner());
-        imports.push_front(import);
-        imports.truncate(Self::KEEP);
+    /// Registers a new import job, queued.
+    pub(crate) fn new_job(&self, user: &str, bytes_total: u64, files_total: usize) -> Arc<ImportJob> {
+        let job = Arc::new(ImportJob {
+            id: self.last_job.fetch_add(1, Ordering::Relaxed) + 1,
+            user: user.to_string(),
+            created_at: crate::auth::rfc3339_now(),
+            bytes_total,
+            files_total,
+            batch: palisade_vulndb::ImportBatch::new(user),
+            progress: Mutex::new(ImportProgress { state: crate::jobs::JobState::Queued, files: Vec::new(), error: None, status: None }),
+        });
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        jobs.push_front(job.clone());
+        jobs.truncate(Self::KEEP);
+        job
+    }
+
+    /// An import job of this console process.
+    pub(crate) fn job(&self, id: u64) -> Option<Arc<ImportJob>> {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|j| j.id == id).cloned()
     }
 
     /// Notes that the console changed something an assessment may rest on.
@@ -234,11 +300,6 @@ impl VulnState {
             }
         }
         result
-    }
-
-    /// The recent imports through this console, newest first.
-    pub(crate) fn recent(&self) -> Vec<ImportRecord> {
-        self.imports.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }
 
     /// The current assessment of a site: the kept one if nothing it rests

@@ -92,6 +92,7 @@ async fn every_role_can_do_exactly_what_the_document_says(backend: Backend) {
     // The vulnerability endpoints are among those walked: importing is for admins, reading for everyone.
     let vulnerability_endpoints = [
         ("post", "/api/v1/vulndb/import", "admin"),
+        ("get", "/api/v1/vulndb/import/{id}", "admin"),
         ("get", "/api/v1/vulndb/status", "read-only"),
         ("get", "/api/v1/vulnerabilities", "read-only"),
         ("get", "/api/v1/recommendations", "read-only"),

@@ -40,6 +40,27 @@ async fn import(console: &Console, auth: &Auth, files: &[(&str, Vec<u8>)]) -> An
     console.call(Method::POST, "/api/v1/vulndb/import", auth, Some(Body::from(multipart(files))), &content_type).await
 }
 
+/// Imports through the API and follows the background job to its end:
+/// the finished job (files, error, status), after checking the progress
+/// fields on the way.
+async fn import_and_wait(console: &Console, auth: &Auth, files: &[(&str, Vec<u8>)]) -> serde_json::Value {
+    let answer = import(console, auth, files).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text());
+    let job = answer.json();
+    let id = job["id"].as_u64().unwrap_or_else(|| panic!("a job id: {job}"));
+    assert!(job["files_total"].as_u64().is_some_and(|n| n > 0) && job["bytes_total"].as_u64().is_some(), "{job}");
+    for _ in 0..1200 {
+        let job = console.get(&format!("/api/v1/vulndb/import/{id}"), auth).await.json();
+        assert!(job["percent"].as_u64().is_some_and(|p| p <= 100), "{job}");
+        if job["state"] == "done" || job["state"] == "failed" {
+            assert_eq!(job["percent"], 100, "{job}");
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("import {id} did not finish in a minute");
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(bytes).unwrap();
@@ -63,7 +84,7 @@ async fn device_with_ip(console: &Console, auth: &Auth, ip: &str) -> i64 {
 }
 
 async fn advisories_imported_through_the_api_match_the_inventory(backend: Backend) {
-    let console = Console::new(backend);
+    let mut console = Console::new(backend);
     let admin = console.admin().await;
     let viewer = console.user(&admin, "vic", "read-only").await;
     let job = console.upload(&admin, &console.demo_capture()).await;
@@ -87,9 +108,10 @@ async fn advisories_imported_through_the_api_match_the_inventory(backend: Backen
         ("kev-catalog.json", fixture("kev-catalog.json")),
         ("csaf.zip", archive),
     ];
-    let answer = import(&console, &admin, &files).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
-    let report = answer.json();
+    let report = import_and_wait(&console, &admin, &files).await;
+    assert_eq!(report["state"], "done", "{report}");
+    assert!(report["error"].is_null(), "{report}");
+    assert_eq!((report["files_total"].as_u64(), report["files_done"].as_u64(), report["user"].as_str()), (Some(7), Some(7), Some("admin")));
     let imported = report["files"].as_array().unwrap();
     assert_eq!(imported.len(), 7, "three files and the archive's four advisories: {report}");
     assert!(imported.iter().all(|f| f["imported"] == true && f["error"].is_null()), "{report}");
@@ -102,6 +124,11 @@ async fn advisories_imported_through_the_api_match_the_inventory(backend: Backen
     assert_eq!(status["cves"], report["status"]["cves"]);
     assert_eq!(status["imports"][0]["user"], "admin");
     assert_eq!(status["imports"][0]["files"].as_array().unwrap().len(), 7);
+    assert_eq!(status["imports"][0]["files"][3]["file"], "csaf.zip/csaf-acuity-test-2099-01.json", "{status}");
+    assert_eq!(status["imports"][0]["files"][0]["changed"], 25, "{status}");
+    // Only an admin follows imports; an unknown job is 404.
+    assert_eq!(console.get(&format!("/api/v1/vulndb/import/{}", report["id"]), &viewer).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(console.get("/api/v1/vulndb/import/999999", &admin).await.status, StatusCode::NOT_FOUND);
 
     // The S7-300 of the plant: its matches with their evidence, its risk and recommendations.
     let plc = device_with_ip(&console, &viewer, "10.20.20.110").await;
@@ -213,8 +240,13 @@ async fn advisories_imported_through_the_api_match_the_inventory(backend: Backen
     assert_eq!(console.get("/api/v1/reports/risk?download=maybe", &viewer).await.status, StatusCode::BAD_REQUEST);
 
     // The same files again change nothing.
-    let again = import(&console, &admin, &files).await.json();
+    let again = import_and_wait(&console, &admin, &files).await;
     assert!(again["files"].as_array().unwrap().iter().all(|f| f["changed"] == 0), "{again}");
+    // The import log is stored: a console started anew over the same database lists both imports.
+    console.restart();
+    let status = console.get("/api/v1/vulndb/status", &viewer).await.json();
+    assert_eq!(status["imports"].as_array().map(Vec::len), Some(2), "{status}");
+    assert!(status["imports"][0]["files"].as_array().unwrap().iter().all(|f| f["changed"] == 0), "{status}");
 }
 
 async fn bad_import_files_are_refused_with_nothing_imported(backend: Backend) {
@@ -243,9 +275,9 @@ async fn bad_import_files_are_refused_with_nothing_imported(backend: Backend) {
     // A file that looks right but breaks in the middle leaves nothing of itself.
     let mut broken = fixture("nvd-cve-ics.json");
     broken.truncate(broken.len() / 2);
-    let answer = import(&console, &admin, &[("nvd-cve-broken.json", broken)]).await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let body = nothing(&answer);
+    let body = import_and_wait(&console, &admin, &[("nvd-cve-broken.json", broken)]).await;
+    assert_eq!(body["state"], "failed", "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("1 of 1 files were refused")), "{body}");
     assert_eq!(body["files"][0]["imported"], false);
     assert!(body["files"][0]["error"].is_string());
     assert_eq!(console.get("/api/v1/vulndb/status", &admin).await.json()["cves"], 0, "nothing of the broken file");
@@ -262,9 +294,8 @@ async fn bad_import_files_are_refused_with_nothing_imported(backend: Backend) {
     let mut broken = fixture("nvd-cve-ics.json");
     broken.truncate(broken.len() / 3);
     let archive = zip_of(&[("nvd.json", broken), ("kev.json", fixture("kev-catalog.json"))]);
-    let answer = import(&console, &admin, &[("mixed.zip", archive)]).await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text());
-    let body = nothing(&answer);
+    let body = import_and_wait(&console, &admin, &[("mixed.zip", archive)]).await;
+    assert_eq!(body["state"], "failed", "{body}");
     let files = body["files"].as_array().unwrap();
     let kev = files.iter().find(|f| f["file"] == "mixed.zip/kev.json").unwrap_or_else(|| panic!("{body}"));
     assert_eq!(kev["imported"], true);
@@ -288,9 +319,10 @@ async fn bad_import_files_are_refused_with_nothing_imported(backend: Backend) {
     let none = import(&console, &admin, &[]).await;
     assert_eq!(none.status, StatusCode::BAD_REQUEST);
     assert!(nothing(&none)["error"].as_str().unwrap().contains("no file"));
-    // The imports that ran are listed; the refused ones are not.
+    // The import log lists what was imported (the archive's KEV catalog), not what was refused.
     let status = console.get("/api/v1/vulndb/status", &admin).await.json();
-    assert_eq!(status["imports"].as_array().unwrap().len(), 2, "{status}");
+    assert_eq!(status["imports"].as_array().unwrap().len(), 1, "{status}");
+    assert_eq!(status["imports"][0]["files"][0]["file"], "mixed.zip/kev.json", "{status}");
 }
 
 macro_rules! vuln_suite {

@@ -7,6 +7,7 @@
 //! transactions, placeholders and bulk inserts.
 
 use crate::csaf::{Advisory, AdvisoryVuln, Product, Remediation};
+use crate::import::ImportBatch;
 use crate::kev::KevEntry;
 use crate::names::vendor_keys;
 use crate::nvd::{parse_cpe, CpeEntry, CveRecord, Score};
@@ -51,6 +52,11 @@ CREATE TABLE vdb_identity_matches (identity TEXT PRIMARY KEY, generation INTEGER
 ALTER TABLE vdb_cves ADD COLUMN kev_added TEXT;
 ALTER TABLE vdb_cves ADD COLUMN kev_due TEXT;
 ALTER TABLE vdb_cves ADD COLUMN kev_action TEXT;
+"#,
+    r#"
+ALTER TABLE vdb_imports ADD COLUMN changed INTEGER;
+ALTER TABLE vdb_imports ADD COLUMN batch TEXT;
+ALTER TABLE vdb_imports ADD COLUMN imported_by TEXT;
 "#,
 ];
 
@@ -170,6 +176,25 @@ pub struct FileImport {
     pub changed: u64,
 }
 
+/// One entry of the import log: a file (or archive member) imported.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StoredImport {
+    /// The file as named when imported (`archive.zip/member.json` for members).
+    pub path: String,
+    /// `nvd-cve`, `nvd-cpe`, `csaf` or `kev`.
+    pub kind: String,
+    /// Records read.
+    pub records: u64,
+    /// Records new or changed (`None` for imports logged before this was kept).
+    pub changed: Option<u64>,
+    /// When (RFC 3339).
+    pub imported_at: String,
+    /// The batch of files imported together (`None` for older imports).
+    pub batch: Option<String>,
+    /// Who imported (`None` for older imports).
+    pub user: Option<String>,
+}
+
 /// The storage interface of the vulnerability database.
 pub trait VulnStore {
     /// Starts writing one file's records; nothing is visible until [`ImportWriter::commit`].
@@ -200,6 +225,8 @@ pub trait VulnStore {
     fn finish_import(&mut self) -> Result<(), VulnError>;
     /// Caches the matches of identities, `(identity, data)`, computed at this generation.
     fn cache_matches(&mut self, generation: i64, entries: &[(String, String)]) -> Result<(), VulnError>;
+    /// The import log, newest first, at most `limit` entries.
+    fn imports(&self, limit: usize) -> Result<Vec<StoredImport>, VulnError>;
 }
 
 /// Writes one file's records in one transaction; dropping it without
@@ -215,8 +242,8 @@ pub trait ImportWriter {
     fn clear_kev(&mut self) -> Result<(), VulnError>;
     /// Adds a KEV entry.
     fn kev(&mut self, entry: &KevEntry) -> Result<(), VulnError>;
-    /// Makes the file's records visible, logs the import and says how many records were new or changed.
-    fn commit(self: Box<Self>, import: &FileImport) -> Result<u64, VulnError>;
+    /// Makes the file's records visible, logs the import in its batch and says how many records were new or changed.
+    fn commit(self: Box<Self>, import: &FileImport, batch: &ImportBatch) -> Result<u64, VulnError>;
 }
 
 /// The single key a vendor name is stored under (its alias target when it has one).
@@ -649,15 +676,25 @@ impl<T: Tx> ImportWriter for Writer<T> {
         )
     }
 
-    fn commit(mut self: Box<Self>, import: &FileImport) -> Result<u64, VulnError> {
+    fn commit(mut self: Box<Self>, import: &FileImport, batch: &ImportBatch) -> Result<u64, VulnError> {
         self.flush_cves()?;
         self.flush_products()?;
         // Entries a new catalog no longer lists are a change too.
         let removed = self.old_kev.as_ref().map_or(0, |old| old.len() as u64);
         let id = self.tx.query("SELECT COALESCE(MAX(id), 0) + 1 FROM vdb_imports", &[])?.first().map_or(1, |r| r.int(0));
+        let logged = i64::try_from(self.changed).unwrap_or(i64::MAX);
         self.tx.exec(
-            "INSERT INTO vdb_imports (id, path, kind, records, imported_at) VALUES ($1, $2, $3, $4, $5)",
-            &values![id, &import.path, &import.kind, import.records as i64, chrono::Utc::now().to_rfc3339()],
+            "INSERT INTO vdb_imports (id, path, kind, records, imported_at, changed, batch, imported_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &values![
+                id,
+                &import.path,
+                &import.kind,
+                import.records as i64,
+                chrono::Utc::now().to_rfc3339(),
+                logged,
+                &batch.id,
+                &batch.user
+            ],
         )?;
         if self.changed + removed > 0 {
             let generation = meta(&mut self.tx, "generation")?;
@@ -896,6 +933,26 @@ impl<B: Backend> VulnStore for B {
         let rows: Vec<Vec<Value>> = latest.into_iter().map(|(identity, data)| Vec::from(values![identity, generation, data])).collect();
         tx.insert_rows("vdb_identity_matches", &["identity", "generation", "data"], &rows)?;
         tx.commit()
+    }
+
+    fn imports(&self, limit: usize) -> Result<Vec<StoredImport>, VulnError> {
+        let rows = self.query(
+            "SELECT path, kind, records, changed, imported_at, batch, imported_by FROM vdb_imports ORDER BY id DESC LIMIT $1",
+            &values![i64::try_from(limit).unwrap_or(i64::MAX)],
+        )?;
+        let count = |r: &Row, i| u64::try_from(r.int(i)).unwrap_or(0);
+        Ok(rows
+            .iter()
+            .map(|r| StoredImport {
+                path: r.text(0),
+                kind: r.text(1),
+                records: count(r, 2),
+                changed: r.opt_text(3).map(|_| count(r, 3)),
+                imported_at: r.text(4),
+                batch: r.opt_text(5),
+                user: r.opt_text(6),
+            })
+            .collect())
     }
 }
 

@@ -7,8 +7,51 @@
 
 use crate::db::{FileImport, ImportWriter, VulnStore};
 use crate::{csaf, kev, nvd, VulnError};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The files imported together (one command, one upload), as the import
+/// log keeps them, and how far reading them has got.
+#[derive(Debug, Default)]
+pub struct ImportBatch {
+    /// Shared by the batch's entries in the import log.
+    pub id: String,
+    /// Who imported: a console user, or the command line's user.
+    pub user: String,
+    /// Bytes of the batch's files read so far (archives count their
+    /// compressed bytes), for progress.
+    pub read: AtomicU64,
+}
+
+impl ImportBatch {
+    /// A new batch by `user`, with an id of its own.
+    pub fn new(user: &str) -> Self {
+        let now = chrono::Utc::now();
+        let id = format!("{}-{}", now.timestamp_nanos_opt().unwrap_or_else(|| now.timestamp_micros()), std::process::id());
+        ImportBatch { id, user: user.to_string(), read: AtomicU64::new(0) }
+    }
+}
+
+/// A file being read, its bytes counted in its batch's progress.
+struct Counted<'a, R> {
+    inner: R,
+    read: &'a AtomicU64,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Counted<'_, R> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
 
 /// The kinds of file understood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +169,7 @@ fn open<'a>(mut raw: impl BufRead + 'a) -> Result<(FileKind, Box<dyn Read + 'a>)
 }
 
 /// Imports one document, named `name` in the log, in one transaction.
-fn import_reader(store: &mut dyn VulnStore, name: String, raw: impl BufRead) -> Result<FileImport, String> {
+fn import_reader(store: &mut dyn VulnStore, name: String, raw: impl BufRead, batch: &ImportBatch) -> Result<FileImport, String> {
     let (kind, mut reader) = open(raw)?;
     let mut writer = store.writer().map_err(|e| e.to_string())?;
     let mut import = FileImport { path: name, kind: kind.as_str().into(), records: 0, changed: 0 };
@@ -149,14 +192,14 @@ fn import_reader(store: &mut dyn VulnStore, name: String, raw: impl BufRead) -> 
             count(w.advisory(&advisory), &mut import)?;
         }
     }
-    import.changed = writer.commit(&import).map_err(|e| e.to_string())?;
+    import.changed = writer.commit(&import, batch).map_err(|e| e.to_string())?;
     Ok(import)
 }
 
-/// Imports one file (plain JSON or gzip) in one transaction.
-pub fn import_file(store: &mut dyn VulnStore, path: &Path) -> Result<FileImport, String> {
+/// Imports one file (plain JSON or gzip), named `name` in the log, in one transaction.
+pub fn import_file(store: &mut dyn VulnStore, path: &Path, name: &str, batch: &ImportBatch) -> Result<FileImport, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    import_reader(store, path.display().to_string(), BufReader::with_capacity(1 << 20, file))
+    import_reader(store, name.to_string(), BufReader::with_capacity(1 << 20, Counted { inner: file, read: &batch.read }), batch)
 }
 
 /// Whether the file at `path` is a zip archive (from its first bytes).
@@ -167,12 +210,13 @@ fn is_zip(path: &Path) -> bool {
 
 /// Imports each JSON member (`*.json`, `*.json.gz`) of a zip archive in a
 /// transaction of its own: what was imported, and one error per member (or
-/// archive) that was refused, naming the archive and the member.
-pub fn import_zip(store: &mut dyn VulnStore, path: &Path) -> (Vec<FileImport>, Vec<String>) {
-    let shown = path.display().to_string();
-    let archive = std::fs::File::open(path)
-        .map_err(|e| e.to_string())
-        .and_then(|f| zip::ZipArchive::new(BufReader::new(f)).map_err(|e| format!("not a readable zip archive: {e}")));
+/// archive) that was refused. The archive is `shown` in the log and in
+/// errors, its members as `shown/member`.
+pub fn import_zip(store: &mut dyn VulnStore, path: &Path, shown: &str, batch: &ImportBatch) -> (Vec<FileImport>, Vec<String>) {
+    let archive = std::fs::File::open(path).map_err(|e| e.to_string()).and_then(|f| {
+        zip::ZipArchive::new(BufReader::new(Counted { inner: f, read: &batch.read }))
+            .map_err(|e| format!("not a readable zip archive: {e}"))
+    });
     let mut archive = match archive {
         Ok(a) => a,
         Err(e) => return (Vec::new(), vec![format!("{shown}: {e}")]),
@@ -190,9 +234,9 @@ pub fn import_zip(store: &mut dyn VulnStore, path: &Path) -> (Vec<FileImport>, V
         if member.is_dir() || !is_json_name(&name) {
             continue;
         }
-        match import_reader(store, format!("{shown} member {name}"), BufReader::with_capacity(1 << 20, member)) {
+        match import_reader(store, format!("{shown}/{name}"), BufReader::with_capacity(1 << 20, member), batch) {
             Ok(f) => done.push(f),
-            Err(e) => errors.push(format!("{shown} member {name}: {e}")),
+            Err(e) => errors.push(format!("{shown}/{name}: {e}")),
         }
     }
     if done.is_empty() && errors.is_empty() {
@@ -201,18 +245,24 @@ pub fn import_zip(store: &mut dyn VulnStore, path: &Path) -> (Vec<FileImport>, V
     (done, errors)
 }
 
-/// Imports files and directories, each file in its own transaction.
+/// Who the import log names for imports from the command line.
+pub const COMMAND_LINE: &str = "command line";
+
+/// Imports files and directories, each file in its own transaction, as
+/// one batch of the import log (by [`COMMAND_LINE`]).
 pub fn import_paths(store: &mut dyn VulnStore, paths: &[PathBuf]) -> ImportReport {
+    let batch = &ImportBatch::new(COMMAND_LINE);
     let (files, mut errors) = expand(paths);
     let mut report = ImportReport::default();
     for f in files {
+        let shown = f.display().to_string();
         if is_zip(&f) {
-            let (done, refused) = import_zip(store, &f);
+            let (done, refused) = import_zip(store, &f, &shown, batch);
             report.files.extend(done);
             errors.extend(refused);
             continue;
         }
-        match import_file(store, &f) {
+        match import_file(store, &f, &shown, batch) {
             Ok(done) => report.files.push(done),
             Err(e) => errors.push(format!("{}: {e}", f.display())),
         }

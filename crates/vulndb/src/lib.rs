@@ -26,7 +26,7 @@ mod sqlite;
 pub mod version;
 
 pub use db::VulnStore;
-pub use import::{import_paths, ImportReport};
+pub use import::{import_paths, ImportBatch, ImportReport};
 pub use pg::PgVulnDb;
 pub use sqlite::SqliteVulnDb;
 

@@ -3,10 +3,11 @@
 //! evidence, recommendations, risk scores with their parts, attack paths,
 //! and the two HTML reports.
 
-use crate::assessment::{site_of_device, Assessment, ImportRecord, ImportedFile, VulnState};
+use crate::assessment::{site_of_device, Assessment, ImportJob, ImportedFile};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiPath, ApiQuery};
+use crate::jobs::JobState;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -15,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use palisade_store::DEFAULT_SITE;
 use palisade_vulndb::advice::Recommendation;
-use palisade_vulndb::db::FileImport;
+use palisade_vulndb::db::{FileImport, StoredImport};
 use palisade_vulndb::matching::VulnMatch;
 use palisade_vulndb::site::device_label;
 use palisade_vulndb::{import, report, VulnStore};
@@ -31,6 +32,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(import_files))
+        .routes(routes!(import_job))
         .routes(routes!(status))
         .routes(routes!(vulnerabilities))
         .routes(routes!(recommendations))
@@ -78,15 +80,15 @@ fn clean_name(name: &str) -> String {
 /// 2.0 advisories or the CISA KEV catalog, as `.json`, `.json.gz`, or
 /// `.zip` archives of them. Every file is checked before anything is
 /// imported: if one is not a known format, nothing is imported (400).
-/// Each file is then imported in one transaction; a file refused while
-/// importing leaves nothing of itself behind (422 with the per-file report).
+/// Otherwise the import runs in the background (202 with the job; follow
+/// it at `GET /api/v1/vulndb/import/{id}`), each file in one transaction:
+/// a file refused while importing leaves nothing of itself behind.
 #[utoipa::path(post, path = "/api/v1/vulndb/import", tag = "vulnerabilities",
     request_body(content = String, content_type = "multipart/form-data", description = "One or more file parts"),
     security(("session" = ["admin"]), ("token" = ["admin"])),
-    responses((status = 200, description = "`{files: [{file, kind, records, changed, error}], status}`", body = Object),
+    responses((status = 202, description = "Accepted: the job, `{id, state, percent, files_total, files, ...}` as `GET /api/v1/vulndb/import/{id}` gives it", body = Object),
               (status = 400, description = "Not multipart, no file, or a file of no known format: `{error, status, files}`; nothing imported"),
-              (status = 413, description = "Larger than the server accepts"),
-              (status = 422, description = "Some files were refused while importing (the others were imported): `{error, status, files}`")))]
+              (status = 413, description = "Larger than the server accepts")))]
 async fn import_files(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -125,34 +127,61 @@ async fn import_files(
     if saved.is_empty() {
         return Err(ApiError::bad_request("no file in the upload: send one or more file parts (multipart/form-data)"));
     }
-    let vulns = state.vulns.clone();
-    let location = state.pool.location().clone();
-    let (status, files, db_status) = tokio::task::spawn_blocking(move || {
+    let checked = tokio::task::spawn_blocking(move || check_all(saved).map(|checked| (checked, dir)))
+        .await
+        .map_err(|e| ApiError::internal("checking the upload", e))?;
+    let (checked, dir) = match checked {
+        Ok(fine) => fine,
+        Err(files) => {
+            let refused = files.iter().filter(|f| f.error.is_some()).count();
+            let body = serde_json::json!({
+                "error": format!("{refused} of {} files are not vulnerability data this console knows; nothing was imported", files.len()),
+                "status": StatusCode::BAD_REQUEST.as_u16(),
+                "files": files,
+            });
+            return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
+        }
+    };
+    let documents = checked.iter().map(|(_, _, c)| if let Checked::Archive(members) = c { members.len() } else { 1 }).sum();
+    let job = state.vulns.new_job(&caller.user.username, size, documents);
+    let (vulns, location, work) = (state.vulns.clone(), state.pool.location().clone(), job.clone());
+    tokio::task::spawn_blocking(move || {
         let _turn = vulns.importing.lock().unwrap_or_else(|p| p.into_inner());
-        let outcome = import_saved(&vulns, &location, &saved);
-        drop(dir);
-        outcome
-    })
-    .await
-    .map_err(|e| ApiError::internal("vulnerability import", e))??;
-    let refused = files.iter().filter(|f| f.error.is_some()).count();
-    if status != StatusCode::BAD_REQUEST {
-        state.vulns.record(ImportRecord { at: crate::auth::rfc3339_now(), user: caller.user.username.clone(), files: files.clone() });
-    }
-    let mut body = serde_json::json!({ "files": files, "status": db_status });
-    if status != StatusCode::OK {
-        body = serde_json::json!({
-            "error": if status == StatusCode::BAD_REQUEST {
-                format!("{refused} of {} files are not vulnerability data this console knows; nothing was imported", files.len())
-            } else {
-                format!("{refused} of {} files were refused while importing; the others were imported", files.len())
-            },
-            "status": status.as_u16(),
-            "files": files,
-            "database": db_status,
+        work.update(|p| p.state = JobState::Running);
+        let outcome = vulns.with_vulns(&location, |vdb| {
+            import_checked(vdb, &checked, &work);
+            let finished = vdb.finish_import();
+            let db_status = vdb.status().map_err(|e| ApiError::internal("reading the vulnerability database", e))?;
+            finished.map_err(|e| ApiError::internal("finishing the vulnerability import", e))?;
+            Ok(db_status)
         });
-    }
-    Ok((status, Json(body)).into_response())
+        drop(dir);
+        vulns.changed();
+        work.update(|p| {
+            let refused = p.files.iter().filter(|f| f.error.is_some()).count();
+            match outcome {
+                Ok(db_status) => p.status = Some(db_status),
+                Err(e) => p.error = Some(e.message),
+            }
+            if refused > 0 && p.error.is_none() {
+                p.error = Some(format!("{refused} of {} files were refused while importing; the others were imported", p.files.len()));
+            }
+            p.state = if p.error.is_some() { JobState::Failed } else { JobState::Done };
+        });
+    });
+    Ok((StatusCode::ACCEPTED, Json(job.view())).into_response())
+}
+
+/// An import through the console: where it is, the bytes and documents
+/// done, each document's outcome so far and, once finished, what the
+/// database holds. Jobs are kept by this console process (the last 50);
+/// the import log (`GET /api/v1/vulndb/status`) keeps every imported file.
+#[utoipa::path(get, path = "/api/v1/vulndb/import/{id}", tag = "vulnerabilities", params(("id" = u64, Path, description = "Job id")),
+    security(("session" = ["admin"]), ("token" = ["admin"])),
+    responses((status = 200, description = "`{id, user, created_at, state (queued, running, done, failed), bytes_total, bytes_done, percent, files_total, files_done, files: [{file, kind, records, changed, imported, error}], error, status}`", body = Object),
+              (status = 404, description = "No such job")))]
+async fn import_job(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> ApiResult<Json<serde_json::Value>> {
+    state.vulns.job(id).map(|j| Json(j.view())).ok_or_else(|| ApiError::not_found(format!("no vulnerability import with id {id}")))
 }
 
 /// Why an uploaded file was refused before the import: `(file, error)`
@@ -166,15 +195,53 @@ enum Checked {
     Archive(Vec<(String, import::FileKind)>),
 }
 
-/// Imports saved uploads: every file, and every JSON member of an archive,
-/// is checked first (400 and nothing imported if one is of no known kind),
-/// then each is imported in its own transaction. The status to answer, the
-/// per-file outcome and what the database holds afterwards.
-fn import_saved(
-    vulns: &VulnState,
-    location: &palisade_store::Location,
-    saved: &[(String, PathBuf)],
-) -> ApiResult<(StatusCode, Vec<ImportedFile>, Option<palisade_vulndb::db::DbStatus>)> {
+/// A saved upload: its name as uploaded and where it is.
+type Saved = (String, PathBuf);
+
+/// Checks saved uploads before anything is imported: every file, and every
+/// JSON member of an archive, must be of a known kind; else the outcome of
+/// each (the refused ones with why, the others not imported).
+fn check_all(saved: Vec<Saved>) -> Result<Vec<(String, PathBuf, Checked)>, Vec<ImportedFile>> {
+    let refuse =
+        |file: String, error: String| ImportedFile { file, kind: None, records: 0, changed: 0, imported: false, error: Some(error) };
+    let mut checked = Vec::with_capacity(saved.len());
+    let (mut refused, mut fine_members) = (Vec::new(), Vec::new());
+    for (name, path) in saved {
+        match check(&name, &path) {
+            Ok(c) => checked.push((name, path, c)),
+            Err((errors, fine)) => {
+                refused.extend(errors.into_iter().map(|(file, e)| refuse(file, e)));
+                fine_members.extend(fine.into_iter().map(|(m, kind)| (format!("{name}/{m}"), kind)));
+            }
+        }
+    }
+    if refused.is_empty() {
+        return Ok(checked);
+    }
+    // Nothing is imported: the files that were fine are listed as such.
+    let fine = checked.iter().flat_map(|(name, _, c)| match c {
+        Checked::Document(kind) => vec![(name.clone(), *kind)],
+        Checked::Archive(members) => members.iter().map(|(m, kind)| (format!("{name}/{m}"), *kind)).collect(),
+    });
+    let fine = fine.chain(fine_members).map(|(file, kind)| ImportedFile {
+        kind: Some(kind.as_str().into()),
+        error: None,
+        ..refuse(file, String::new())
+    });
+    Err(refused.into_iter().chain(fine).collect())
+}
+
+/// Imports checked uploads, each file and archive member in its own
+/// transaction, adding the outcome of each to the job as it goes.
+fn import_checked(vdb: &mut dyn VulnStore, checked: &[(String, PathBuf, Checked)], job: &ImportJob) {
+    let done = |f: FileImport| ImportedFile {
+        file: f.path,
+        kind: Some(f.kind),
+        records: f.records,
+        changed: f.changed,
+        imported: true,
+        error: None,
+    };
     let refuse = |file: String, kind: Option<&str>, error: String| ImportedFile {
         file,
         kind: kind.map(str::to_string),
@@ -183,82 +250,32 @@ fn import_saved(
         imported: false,
         error: Some(error),
     };
-    let mut checked = Vec::with_capacity(saved.len());
-    let (mut refused, mut fine_members) = (Vec::new(), Vec::new());
-    for (name, path) in saved {
-        match check(name, path) {
-            Ok(c) => checked.push((name, path, c)),
-            Err((errors, fine)) => {
-                refused.extend(errors.into_iter().map(|(file, e)| refuse(file, None, e)));
-                fine_members.extend(fine.into_iter().map(|(m, kind)| (format!("{name}/{m}"), kind)));
-            }
-        }
-    }
-    if !refused.is_empty() {
-        // Nothing is imported: the files that were fine are listed as such.
-        let fine = checked.iter().flat_map(|(name, _, c)| match c {
-            Checked::Document(kind) => vec![((*name).clone(), *kind)],
-            Checked::Archive(members) => members.iter().map(|(m, kind)| (format!("{name}/{m}"), *kind)).collect(),
-        });
-        let fine = fine.chain(fine_members);
-        let fine =
-            fine.map(|(file, kind)| ImportedFile { kind: Some(kind.as_str().into()), error: None, ..refuse(file, None, String::new()) });
-        return Ok((StatusCode::BAD_REQUEST, refused.into_iter().chain(fine).collect(), None));
-    }
-    vulns.with_vulns(location, |vdb| {
-        let files = import_checked(vdb, checked, refuse);
-        let finished = vdb.finish_import();
-        let db_status = vdb.status().map_err(|e| ApiError::internal("reading the vulnerability database", e))?;
-        finished.map_err(|e| ApiError::internal("finishing the vulnerability import", e))?;
-        let status = if files.iter().any(|f| f.error.is_some()) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-        Ok((status, files, Some(db_status)))
-    })
-}
-
-/// Imports checked uploads, each file and archive member in its own
-/// transaction: the outcome of each.
-fn import_checked(
-    vdb: &mut dyn VulnStore,
-    checked: Vec<(&String, &PathBuf, Checked)>,
-    refuse: impl Fn(String, Option<&str>, String) -> ImportedFile,
-) -> Vec<ImportedFile> {
-    let mut files = Vec::new();
-    let done = |file: String, f: FileImport| ImportedFile {
-        file,
-        kind: Some(f.kind),
-        records: f.records,
-        changed: f.changed,
-        imported: true,
-        error: None,
-    };
     for (name, path, c) in checked {
+        let mut files = Vec::new();
         match c {
-            Checked::Document(kind) => files.push(match import::import_file(vdb, path) {
-                Ok(f) => done(name.clone(), f),
+            Checked::Document(kind) => files.push(match import::import_file(vdb, path, name, &job.batch) {
+                Ok(f) => done(f),
                 Err(e) => refuse(name.clone(), Some(kind.as_str()), e),
             }),
             Checked::Archive(members) => {
-                // The crate names members `PATH member NAME`: name them after the upload.
-                let prefix = format!("{} member ", path.display());
-                let (imported, errors) = import::import_zip(vdb, path);
-                for f in imported {
-                    let member = f.path.strip_prefix(&prefix).unwrap_or(&f.path).to_string();
-                    files.push(done(format!("{name}/{member}"), f));
-                }
+                let (imported, errors) = import::import_zip(vdb, path, name, &job.batch);
+                files.extend(imported.into_iter().map(done));
                 for e in errors {
-                    let text = e.strip_prefix(&prefix).unwrap_or(&e);
-                    let member = members.iter().find(|(m, _)| text.starts_with(&format!("{m}: ")));
+                    // Errors read `archive/member: why` or `archive: why`.
+                    let member = members.iter().find(|(m, _)| e.starts_with(&format!("{name}/{m}: ")));
                     files.push(match member {
                         Some((m, kind)) => {
-                            refuse(format!("{name}/{m}"), Some(kind.as_str()), text.get(m.len() + 2..).unwrap_or(text).to_string())
+                            let file = format!("{name}/{m}");
+                            let why = e.get(file.len() + 2..).unwrap_or(&e).to_string();
+                            refuse(file, Some(kind.as_str()), why)
                         }
-                        None => refuse(name.clone(), None, text.to_string()),
+                        None => refuse(name.clone(), None, e.strip_prefix(&format!("{name}: ")).unwrap_or(&e).to_string()),
                     });
                 }
             }
         }
+        job.update(|p| p.files.extend(files));
     }
-    files
 }
 
 /// Checks an uploaded file before anything is imported: its kind, or for a
@@ -317,22 +334,57 @@ fn kind_of(reader: impl Read) -> Result<import::FileKind, String> {
     import::sniff(&head).ok_or_else(|| "not an NVD CVE or CPE JSON 2.0 feed, a CSAF 2.0 advisory or a CISA KEV catalog".into())
 }
 
-/// What the vulnerability database holds and the recent imports through
-/// this console.
+/// Import batches listed at most by the status.
+const IMPORT_BATCHES: usize = 50;
+/// Import log entries read for them at most.
+const IMPORT_ENTRIES: usize = 5000;
+
+/// The import log grouped in batches (files imported together, newest
+/// first), as `{at, user, files: [{file, kind, records, changed}]}`.
+fn import_history(log: Vec<StoredImport>) -> Vec<serde_json::Value> {
+    let mut batches: Vec<(Option<String>, Vec<StoredImport>)> = Vec::new();
+    for entry in log {
+        match batches.last_mut() {
+            Some((batch, entries)) if batch.is_some() && *batch == entry.batch => entries.push(entry),
+            _ => batches.push((entry.batch.clone(), vec![entry])),
+        }
+    }
+    batches
+        .into_iter()
+        .take(IMPORT_BATCHES)
+        .map(|(_, mut entries)| {
+            entries.reverse();
+            let first = entries.first();
+            serde_json::json!({
+                "at": first.map(|e| e.imported_at.clone()),
+                "user": first.and_then(|e| e.user.clone()),
+                "files": entries.iter().map(|e| serde_json::json!({
+                    "file": e.path, "kind": e.kind, "records": e.records, "changed": e.changed,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+/// What the vulnerability database holds and the imports it logged (every
+/// file imported, from the console or the command line, newest first).
 #[utoipa::path(get, path = "/api/v1/vulndb/status", tag = "vulnerabilities",
     security(("session" = ["read-only"]), ("token" = ["read-only"])),
-    responses((status = 200, description = "`{cves, cpe_matches, products, advisories, kev, generation, imports: [{at, user, files}]}`", body = Object),
+    responses((status = 200, description = "`{cves, cpe_matches, products, advisories, kev, generation, imports: [{at, user, files: [{file, kind, records, changed}]}]}`", body = Object),
               (status = 503, description = "This console's database cannot hold vulnerability data")))]
 async fn status(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
     let location = state.pool.location().clone();
     let vulns = state.vulns.clone();
-    let counts = tokio::task::spawn_blocking(move || {
-        vulns.with_vulns(&location, |vdb| vdb.status().map_err(|e| ApiError::internal("reading the vulnerability database", e)))
+    let (counts, log) = tokio::task::spawn_blocking(move || {
+        vulns.with_vulns(&location, |vdb| {
+            let read = |e| ApiError::internal("reading the vulnerability database", e);
+            Ok((vdb.status().map_err(read)?, vdb.imports(IMPORT_ENTRIES).map_err(read)?))
+        })
     })
     .await
     .map_err(|e| ApiError::internal("vulnerability status", e))??;
     let mut body = serde_json::to_value(counts).map_err(|e| ApiError::internal("vulnerability status", e))?;
-    body["imports"] = serde_json::json!(state.vulns.recent());
+    body["imports"] = serde_json::json!(import_history(log));
     Ok(Json(body))
 }
 

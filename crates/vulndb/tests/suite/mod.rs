@@ -203,16 +203,28 @@ pub fn nvd_zip_feeds_import_member_by_member(backend: &impl Backend) {
         ],
     );
     let mut db = backend.open();
-    let report = import_paths(db.as_mut(), &[dir]);
+    let report = import_paths(db.as_mut(), std::slice::from_ref(&dir));
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let files: Vec<(&str, &str, u64)> = report.files.iter().map(|f| (f.path.as_str(), f.kind.as_str(), f.records)).collect();
     assert_eq!(files.len(), 3, "{files:?}");
-    assert!(files[0].0.ends_with("nvdcpe-2.0.zip member nvdcpe-2.0-chunks/nvdcpe-2.0-chunk-00001.json"), "{files:?}");
+    assert!(files[0].0.ends_with("nvdcpe-2.0.zip/nvdcpe-2.0-chunks/nvdcpe-2.0-chunk-00001.json"), "{files:?}");
     assert_eq!((files[0].1, files[0].2, files[1].2), ("nvd-cpe", 2, 3));
-    assert!(files[2].0.ends_with("nvdcve-2.0-2099.json.zip member nvdcve-2.0-2099.json"), "{files:?}");
+    assert!(files[2].0.ends_with("nvdcve-2.0-2099.json.zip/nvdcve-2.0-2099.json"), "{files:?}");
     assert_eq!((files[2].1, files[2].2), ("nvd-cve", 25));
     let s = db.status().expect("status");
     assert_eq!((s.cves, s.cpe_matches), (25, 34));
+    // The import log: newest first, one batch, with what each member changed.
+    let again = import_paths(db.as_mut(), &[dir.join("nvdcve-2.0-2099.json.zip")]);
+    assert!(again.errors.is_empty(), "{:?}", again.errors);
+    let log = backend.open().imports(10).expect("imports");
+    assert_eq!(log.len(), 4, "{log:?}");
+    assert!(log[0].path.ends_with("nvdcve-2.0-2099.json.zip/nvdcve-2.0-2099.json"), "{log:?}");
+    assert_eq!((log[0].records, log[0].changed), (25, Some(0)), "the same feed again changes nothing");
+    assert_eq!((log[1].kind.as_str(), log[1].records, log[1].changed), ("nvd-cve", 25, Some(25)));
+    assert_eq!(log[3].kind, "nvd-cpe");
+    assert!(log.iter().all(|e| e.user.as_deref() == Some("command line") && e.imported_at.starts_with("20")), "{log:?}");
+    assert!(log[1..].iter().all(|e| e.batch == log[1].batch) && log[0].batch != log[1].batch, "{log:?}");
+    assert_eq!(backend.open().imports(1).expect("imports").len(), 1);
 }
 
 pub fn a_bad_zip_member_is_refused_whole_naming_archive_and_member(backend: &impl Backend) {
@@ -229,11 +241,7 @@ pub fn a_bad_zip_member_is_refused_whole_naming_archive_and_member(backend: &imp
     let report = import_paths(db.as_mut(), &[archive, broken, empty]);
     assert_eq!(report.files.len(), 1, "{:?}", report.files);
     assert_eq!(report.errors.len(), 3, "{:?}", report.errors);
-    assert!(
-        report.errors[0].contains("feeds.zip member nvdcve-2.0-2099.json: ") && report.errors[0].contains("EOF"),
-        "{:?}",
-        report.errors
-    );
+    assert!(report.errors[0].contains("feeds.zip/nvdcve-2.0-2099.json: ") && report.errors[0].contains("EOF"), "{:?}", report.errors);
     assert!(report.errors[1].contains("broken.zip: not a readable zip archive"), "{:?}", report.errors);
     assert!(report.errors[2].contains("empty.zip: the archive holds no"), "{:?}", report.errors);
     let s = db.status().expect("status");
