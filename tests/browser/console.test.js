@@ -11,7 +11,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -218,9 +218,25 @@ test('advisories imported through the UI show as vulnerabilities, risk and repor
   await page.click('#vulndb-import');
   await page.locator('#import-message.error', { hasText: 'nothing was imported' }).waitFor();
   assert.match(await page.locator('#import-result').innerText(), /not an NVD CVE/);
+  // A feed that breaks in the middle passes the check, then the background import refuses it.
+  const feed = readFileSync(join(FIXTURES, 'nvd-cve-ics.json'));
+  await page.setInputFiles('#vulndb-files', [{ name: 'broken.json', mimeType: 'application/json', buffer: feed.subarray(0, feed.length / 2) }]);
+  await page.click('#vulndb-import');
+  await page.locator('#import-message.error', { hasText: 'refused while importing' }).waitFor();
+  assert.match(await page.locator('#import-result').innerText(), /broken\.json/);
+  // The import runs in the background: its progress bar shows, then each file's result.
+  await page.evaluate(() => {
+    window.importProgressSeen = false;
+    const added = (records) => records.some((r) => [...r.addedNodes].some((n) => n.id === 'import-progress'));
+    new MutationObserver((records) => { if (added(records)) window.importProgressSeen = true; })
+      .observe(document.querySelector('#import-result'), { childList: true, subtree: true });
+  });
   await page.setInputFiles('#vulndb-files', ADVISORIES.map((f) => join(FIXTURES, f)));
   await page.click('#vulndb-import');
   await page.locator('#import-message', { hasText: `Imported ${ADVISORIES.length} file(s)` }).waitFor();
+  assert.ok(await page.evaluate(() => window.importProgressSeen), 'the progress bar was shown');
+  const results = await page.locator('#import-result').innerText();
+  for (const f of ADVISORIES) assert.ok(results.includes(f), `${f} is listed with its result`);
   await page.locator('#vuln-table tbody tr', { hasText: 'CVE-2099-1001' }).first().waitFor();
   await shot('vulndb-import');
   const kevRow = page.locator('#vuln-table tbody tr', { hasText: 'CVE-2099-1001' }).first();

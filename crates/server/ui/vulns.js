@@ -89,6 +89,16 @@ function unavailable(title, e) {
 
 // --------------------------------------------------------- import (admins)
 
+/** Waits for a background import to finish, showing its progress; the finished job. */
+async function followImport(job, show) {
+  for (;;) {
+    show(job);
+    if (job.state === 'done' || job.state === 'failed') return job;
+    await new Promise((resolve) => { setTimeout(resolve, 500); });
+    job = await api('GET', `/vulndb/import/${job.id}`);
+  }
+}
+
 function importCard(onDone, open) {
   const input = el('input', { type: 'file', id: 'vulndb-files', multiple: true, accept: '.json,.gz,.zip', 'aria-label': 'Vulnerability files' });
   const result = el('div', { id: 'import-result' });
@@ -100,27 +110,42 @@ function importCard(onDone, open) {
       { label: 'Records', cell: (f) => String(f.records) }, { label: 'New or changed', cell: (f) => String(f.changed) },
       { label: 'Result', cell: (f) => (f.imported ? el('span', { class: 'ok' }, 'imported') : el('span', { class: f.error ? 'error' : 'muted' }, f.error || 'not imported')) },
     ], files || []));
+  const bar = el('div');
+  const progress = (job) => {
+    bar.style.width = `${job.percent}%`;
+    result.replaceChildren(
+      el('div', { class: 'progress', id: 'import-progress', 'data-percent': String(job.percent) }, bar),
+      el('p', { class: 'muted', id: 'import-state' }, `${job.state === 'queued' ? 'Waiting for the import before it' : 'Importing'}: ${job.files_done} of ${job.files_total} file(s) done, ${job.percent}%`),
+      job.files.length ? table([
+        { label: 'File', cell: (f) => f.file }, { label: 'Records', cell: (f) => String(f.records) },
+        { label: 'Result', cell: (f) => (f.imported ? el('span', { class: 'ok' }, 'imported') : el('span', { class: 'error' }, f.error || 'refused')) },
+      ], job.files) : null);
+  };
   const form = el('form', { class: 'inline', onsubmit: async (e) => {
     e.preventDefault();
     if (!input.files.length) { toast('Choose one or more files first.', true); return; }
     const body = new FormData();
     for (const f of input.files) body.append('file', f, f.name);
     button.disabled = true;
-    result.replaceChildren(el('p', { class: 'muted' }, `Importing ${input.files.length} file(s)…`));
+    result.replaceChildren(el('p', { class: 'muted' }, `Uploading ${input.files.length} file(s)…`));
     try {
-      const r = await api('POST', '/vulndb/import', body);
-      const n = r.files.filter((f) => f.imported).length;
-      show(r.files, `Imported ${n} file(s). The database holds ${r.status.cves} CVEs, ${r.status.advisories} advisories, ${r.status.kev} KEV entries.`);
-      toast('Import done');
-      onDone();
+      const job = await followImport(await api('POST', '/vulndb/import', body), progress);
+      const n = job.files.filter((f) => f.imported).length;
+      const held = job.status ? ` The database holds ${job.status.cves} CVEs, ${job.status.advisories} advisories, ${job.status.kev} KEV entries.` : '';
+      if (job.state === 'done') {
+        show(job.files, `Imported ${n} file(s).${held}`);
+        toast('Import done');
+      } else {
+        show(job.files, `${job.error}.${held}`, true);
+      }
+      if (n) onDone();
     } catch (err) {
       const data = err instanceof ApiError ? err.data : null;
       show(data && data.files, err.message, true);
-      if (err.status === 422) onDone();
     } finally {
       button.disabled = false;
     }
-  } }, el('label', {}, 'NVD CVE or CPE JSON, CSAF advisories, CISA KEV catalog (.json, .json.gz, .zip)', input), button);
+  } }, el('label', {}, 'NVD CVE or CPE JSON, CSAF advisories, CISA KEV catalog (.json, .json.gz, .zip of them)', input), button);
   return el('details', { class: 'card import', open, id: 'vulndb-import-card' }, el('summary', {}, el('h2', {}, 'Import vulnerability data')), form, result);
 }
 
