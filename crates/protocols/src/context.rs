@@ -83,18 +83,24 @@ impl EventSink {
         self.events.push(Event::Operation(op));
     }
 
+    /// True the first time `subject` shows `what` in `protocol` (within
+    /// the bounded memory of facts already reported).
+    pub fn first_time(&mut self, subject: Endpoint, protocol: Protocol, what: impl Hash) -> bool {
+        let mut h = ahash::AHasher::default();
+        (subject.mac, subject.ip, protocol, what).hash(&mut h);
+        if self.seen_facts.len() >= SEEN_FACTS_LIMIT {
+            self.seen_facts.clear();
+        }
+        self.seen_facts.insert(h.finish())
+    }
+
     /// Records an identity fact unless the same one was already reported.
     pub fn identity(&mut self, ts: Timestamp, subject: Endpoint, protocol: Protocol, field: IdentityField, value: &str) {
         let value = value.trim_matches(|c: char| c.is_whitespace() || c == '\0');
         if value.is_empty() {
             return;
         }
-        let mut h = ahash::AHasher::default();
-        (subject.mac, subject.ip, protocol, field, value).hash(&mut h);
-        if self.seen_facts.len() >= SEEN_FACTS_LIMIT {
-            self.seen_facts.clear();
-        }
-        if !self.seen_facts.insert(h.finish()) {
+        if !self.first_time(subject, protocol, (field, value)) {
             return;
         }
         let subject = Endpoint { port: 0, ..subject };
@@ -153,6 +159,13 @@ impl<'a> Ctx<'a> {
     pub fn sender_identity(&mut self, field: IdentityField, value: &str) {
         let subject = self.sender();
         self.identity(subject, field, value);
+    }
+
+    /// True the first time the sender of the current bytes shows `what`
+    /// (a key of facts costly to compute, so they are computed once).
+    pub fn sender_first_time(&mut self, what: impl Hash) -> bool {
+        let subject = self.sender();
+        self.sink.first_time(subject, self.protocol, what)
     }
 
     /// Reports a fact about `subject`'s identity (once per distinct fact).

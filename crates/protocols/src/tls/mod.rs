@@ -116,8 +116,11 @@ impl Tls {
 fn client_hello(ctx: &mut Ctx<'_>, body: &[u8]) {
     let Some((parser::CLIENT_HELLO, _, msg)) = parser::messages(body).next() else { return };
     let Some(hello) = parser::client_hello(msg) else { return };
-    ctx.sender_identity(IdentityField::Ja3, &hello.ja3_hash());
-    ctx.sender_identity(IdentityField::Ja4, &hello.ja4());
+    // A client sends the same hello over and over: fingerprint it once.
+    if ctx.sender_first_time(hello.fingerprint_key()) {
+        ctx.sender_identity(IdentityField::Ja3, &hello.ja3_hash());
+        ctx.sender_identity(IdentityField::Ja4, &hello.ja4());
+    }
     if let Some(name) = hello.server_name() {
         if ctx.server.ip.is_some_and(is_local_ip) {
             let server = ctx.server;
@@ -189,6 +192,31 @@ mod tests {
         let sha12 = |text: &str| hash::hex(&hash::sha256(text.as_bytes()))[..12].to_string();
         let (b, c) = (sha12("1301,c02f"), sha12("000a,000b,000d,002b_0403,0804"));
         assert_eq!(ja4, format!("t13d0206h2_{b}_{c}"));
+    }
+
+    #[test]
+    fn fingerprint_key_ignores_grease_and_server_name_only() {
+        let key = |rec: &[u8]| {
+            let Read::Record(_, body, _) = parser::record(rec) else { panic!("record") };
+            let (_, _, msg) = parser::messages(body).next().unwrap();
+            parser::client_hello(msg).unwrap().fingerprint_key()
+        };
+        let original = client_hello_record();
+        let at = |rec: &[u8], needle: &[u8]| rec.windows(needle.len()).position(|w| w == needle).unwrap();
+        // Other GREASE values (cipher, group, version) and another server name: the same fingerprints.
+        let mut other = original.clone();
+        for (old, new) in
+            [(&[0x0a, 0x0a, 0x13][..], &[0xba, 0xba, 0x13][..]), (&[0x2a, 0x2a, 0, 29], &[0x4a, 0x4a, 0, 29]), (b"plc", b"hmi")]
+        {
+            let i = at(&other, old);
+            other[i..i + new.len()].copy_from_slice(new);
+        }
+        assert_eq!(key(&original), key(&other));
+        // Another cipher: another key.
+        let mut changed = original.clone();
+        let i = at(&changed, &[0xc0, 0x2f]);
+        changed[i + 1] = 0x30;
+        assert_ne!(key(&original), key(&changed));
     }
 
     #[test]

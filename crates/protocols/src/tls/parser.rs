@@ -216,6 +216,27 @@ impl<'a> ClientHello<'a> {
         out
     }
 
+    /// A hash of what the JA3 and JA4 fingerprints are made from, without
+    /// what changes per connection (GREASE values, the server name, key
+    /// shares): equal keys give equal fingerprints.
+    pub(crate) fn fingerprint_key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = ahash::AHasher::default();
+        self.version.hash(&mut h);
+        u16s(self.ciphers).filter(|&c| !is_grease(c)).for_each(|c| c.hash(&mut h));
+        for (kind, data) in extensions(self.extensions).filter(|&(k, _)| !is_grease(k)) {
+            (0xffff_u32 << 16 | u32::from(kind)).hash(&mut h);
+            match kind {
+                // Lists of 16-bit values after a 2-byte length (groups, algorithms) or a 1-byte one (versions).
+                EXT_GROUPS | EXT_SIGNATURE_ALGORITHMS => u16s(data).filter(|&v| !is_grease(v)).for_each(|v| v.hash(&mut h)),
+                EXT_SUPPORTED_VERSIONS => u16s(data.get(1..).unwrap_or(&[])).filter(|&v| !is_grease(v)).for_each(|v| v.hash(&mut h)),
+                EXT_ALPN | EXT_POINT_FORMATS => data.hash(&mut h),
+                _ => {}
+            }
+        }
+        h.finish()
+    }
+
     /// The data of extension `kind`.
     fn extension(&self, kind: u16) -> Option<&'a [u8]> {
         extensions(self.extensions).find(|&(k, _)| k == kind).map(|(_, d)| d)
