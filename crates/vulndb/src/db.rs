@@ -11,7 +11,7 @@ use crate::import::ImportBatch;
 use crate::kev::KevEntry;
 use crate::names::vendor_keys;
 use crate::nvd::{parse_cpe, CpeEntry, CveRecord, Score};
-use crate::sql::{chunked, placeholders, values, Backend, Row, Tx, Value};
+use crate::sql::{placeholders, rows_in, values, Backend, Row, Tx, Value};
 use crate::VulnError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -219,8 +219,8 @@ pub trait VulnStore {
     fn advisories(&self, rows: &BTreeSet<i64>) -> Result<Vec<AdvisoryInfo>, VulnError>;
     /// KEV entries of these CVEs.
     fn kev(&self, cves: &BTreeSet<String>) -> Result<Vec<KevEntry>, VulnError>;
-    /// The cached matches of a device identity, when computed at this generation.
-    fn cached_matches(&self, identity: &str, generation: i64) -> Result<Option<String>, VulnError>;
+    /// The cached matches of these device identities that were computed at this generation, by identity.
+    fn cached_matches(&self, identities: &[String], generation: i64) -> Result<HashMap<String, String>, VulnError>;
     /// Called after a batch of files: gives back space the import used temporarily.
     fn finish_import(&mut self) -> Result<(), VulnError>;
     /// Caches the matches of identities, `(identity, data)`, computed at this generation.
@@ -431,8 +431,8 @@ impl<T: Tx> Writer<T> {
         let keys: Vec<Value> =
             batch.iter().enumerate().filter(|(i, c)| last.get(c.id.as_str()) == Some(i)).map(|(_, c)| Value::from(&c.id)).collect();
         let tx = &mut self.tx;
-        let stored: HashMap<String, (i64, Option<String>)> = chunked(
-            |sql, params| tx.query(sql, params),
+        let stored: HashMap<String, (i64, Option<String>)> = rows_in(
+            |sql, keys| tx.query_in(sql, keys),
             "SELECT id, cve_id, last_modified FROM vdb_cves WHERE cve_id IN ({})",
             &keys,
             |r| (r.text(1), (r.int(0), r.opt_text(2))),
@@ -513,13 +513,7 @@ impl<T: Tx> Writer<T> {
                 }
             }
         }
-        let tx = &mut self.tx;
-        chunked(
-            |sql, params| tx.exec(sql, params).map(|()| Vec::new()),
-            "DELETE FROM vdb_cpe_matches WHERE cve IN ({})",
-            &replaced,
-            |_| (),
-        )?;
+        self.tx.exec_in("DELETE FROM vdb_cpe_matches WHERE cve IN ({})", &replaced)?;
         self.flush_products()?;
         self.tx.insert_rows("vdb_cves", CVE_COLUMNS, &cve_rows)?;
         self.tx.insert_rows("vdb_cpe_matches", MATCH_COLUMNS, &match_rows)
@@ -746,8 +740,8 @@ impl<B: Backend> VulnStore for B {
     }
 
     fn products_of_vendors(&self, keys: &BTreeSet<String>) -> Result<Vec<CpeProduct>, VulnError> {
-        chunked(
-            |sql, params| self.query(sql, params),
+        rows_in(
+            |sql, keys| self.query_in(sql, keys),
             "SELECT id, part, vendor, product, title FROM vdb_products WHERE vendor_key IN ({}) ORDER BY id",
             &texts(keys),
             product_row,
@@ -755,8 +749,8 @@ impl<B: Backend> VulnStore for B {
     }
 
     fn products(&self, ids: &BTreeSet<i64>) -> Result<Vec<CpeProduct>, VulnError> {
-        chunked(
-            |sql, params| self.query(sql, params),
+        rows_in(
+            |sql, keys| self.query_in(sql, keys),
             "SELECT id, part, vendor, product, title FROM vdb_products WHERE id IN ({}) ORDER BY id",
             &ints(ids),
             product_row,
@@ -764,12 +758,12 @@ impl<B: Backend> VulnStore for B {
     }
 
     fn configurations_naming(&self, products: &BTreeSet<i64>) -> Result<Vec<StoredMatch>, VulnError> {
-        let query = |sql: &str, params: &[Value]| self.query(sql, params);
+        let query = |sql: &str, keys: &[Value]| self.query_in(sql, keys);
         let cves: BTreeSet<i64> =
-            chunked(query, "SELECT DISTINCT cve FROM vdb_cpe_matches WHERE product IN ({})", &ints(products), |r| r.int(0))?
+            rows_in(query, "SELECT DISTINCT cve FROM vdb_cpe_matches WHERE product IN ({})", &ints(products), |r| r.int(0))?
                 .into_iter()
                 .collect();
-        let mut out = chunked(
+        let mut out = rows_in(
             query,
             "SELECT cve, config, config_all, node, node_all, node_negate, vulnerable, product, version, start_incl, start_excl, end_incl, \
              end_excl FROM vdb_cpe_matches WHERE cve IN ({})",
@@ -810,16 +804,16 @@ impl<B: Backend> VulnStore for B {
     }
 
     fn cves(&self, rows: &BTreeSet<i64>) -> Result<Vec<CveInfo>, VulnError> {
-        chunked(|sql, params| self.query(sql, params), &format!("{CVE_DETAILS} WHERE id IN ({{}}) ORDER BY id"), &ints(rows), cve_row)
+        rows_in(|sql, keys| self.query_in(sql, keys), &format!("{CVE_DETAILS} WHERE id IN ({{}}) ORDER BY id"), &ints(rows), cve_row)
     }
 
     fn cves_by_id(&self, ids: &BTreeSet<String>) -> Result<Vec<CveInfo>, VulnError> {
-        chunked(|sql, params| self.query(sql, params), &format!("{CVE_DETAILS} WHERE cve_id IN ({{}}) ORDER BY id"), &texts(ids), cve_row)
+        rows_in(|sql, keys| self.query_in(sql, keys), &format!("{CVE_DETAILS} WHERE cve_id IN ({{}}) ORDER BY id"), &texts(ids), cve_row)
     }
 
     fn advisory_products_of_vendors(&self, keys: &BTreeSet<String>) -> Result<Vec<(i64, Product)>, VulnError> {
-        let mut out = chunked(
-            |sql, params| self.query(sql, params),
+        let mut out = rows_in(
+            |sql, keys| self.query_in(sql, keys),
             "SELECT advisory, product_id, vendor, family, name, full_name, version, version_range, model_numbers, cpe FROM vdb_advisory_products \
              WHERE vendor_key IN ({})",
             &texts(keys),
@@ -847,8 +841,8 @@ impl<B: Backend> VulnStore for B {
 
     fn advisories(&self, rows: &BTreeSet<i64>) -> Result<Vec<AdvisoryInfo>, VulnError> {
         let ids = ints(rows);
-        let query = |sql: &str, params: &[Value]| self.query(sql, params);
-        let mut out: BTreeMap<i64, AdvisoryInfo> = chunked(
+        let query = |sql: &str, keys: &[Value]| self.query_in(sql, keys);
+        let mut out: BTreeMap<i64, AdvisoryInfo> = rows_in(
             query,
             "SELECT id, tracking_id, publisher, title, release_date, url FROM vdb_advisories WHERE id IN ({})",
             &ids,
@@ -865,7 +859,7 @@ impl<B: Backend> VulnStore for B {
         .into_iter()
         .map(|a| (a.row, a))
         .collect();
-        let mut vulns = chunked(
+        let mut vulns = rows_in(
             query,
             "SELECT advisory, cve_id, title, summary, cvss3_score, cvss3_vector, cvss4_score, cvss4_vector, statuses, remediations \
              FROM vdb_advisory_vulns WHERE advisory IN ({})",
@@ -895,8 +889,8 @@ impl<B: Backend> VulnStore for B {
     }
 
     fn kev(&self, cves: &BTreeSet<String>) -> Result<Vec<KevEntry>, VulnError> {
-        let mut out = chunked(
-            |sql, params| self.query(sql, params),
+        let mut out = rows_in(
+            |sql, keys| self.query_in(sql, keys),
             &format!("SELECT {KEV_COLUMNS} FROM vdb_kev WHERE cve_id IN ({{}})"),
             &texts(cves),
             kev_row,
@@ -905,10 +899,15 @@ impl<B: Backend> VulnStore for B {
         Ok(out)
     }
 
-    fn cached_matches(&self, identity: &str, generation: i64) -> Result<Option<String>, VulnError> {
-        let rows =
-            self.query("SELECT data FROM vdb_identity_matches WHERE identity = $1 AND generation = $2", &values![identity, generation])?;
-        Ok(rows.first().and_then(|r| r.opt_text(0)))
+    fn cached_matches(&self, identities: &[String], generation: i64) -> Result<HashMap<String, String>, VulnError> {
+        let keys: Vec<Value> = identities.iter().map(Value::from).collect();
+        let rows = rows_in(
+            |sql, keys| self.query_in(sql, keys),
+            "SELECT identity, generation, data FROM vdb_identity_matches WHERE identity IN ({})",
+            &keys,
+            |r| (r.int(1) == generation).then(|| (r.text(0), r.text(2))),
+        )?;
+        Ok(rows.into_iter().flatten().collect())
     }
 
     fn finish_import(&mut self) -> Result<(), VulnError> {
@@ -924,12 +923,7 @@ impl<B: Backend> VulnStore for B {
         // Entries of older generations are stale: drop them rather than let them pile up.
         tx.exec("DELETE FROM vdb_identity_matches WHERE generation <> $1", &values![generation])?;
         let keys: Vec<Value> = latest.keys().map(|&k| Value::from(k)).collect();
-        chunked(
-            |sql, params| tx.exec(sql, params).map(|()| Vec::new()),
-            "DELETE FROM vdb_identity_matches WHERE identity IN ({})",
-            &keys,
-            |_| (),
-        )?;
+        tx.exec_in("DELETE FROM vdb_identity_matches WHERE identity IN ({})", &keys)?;
         let rows: Vec<Vec<Value>> = latest.into_iter().map(|(identity, data)| Vec::from(values![identity, generation, data])).collect();
         tx.insert_rows("vdb_identity_matches", &["identity", "generation", "data"], &rows)?;
         tx.commit()

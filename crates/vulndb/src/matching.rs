@@ -540,9 +540,11 @@ pub fn match_devices(store: &mut dyn VulnStore, devices: &[Device], generation: 
         }
         by_identity.entry(identity.key()).or_insert_with(|| (identity, Vec::new())).1.push(d.id);
     }
+    let keys: Vec<String> = by_identity.keys().cloned().collect();
+    let mut stored = store.cached_matches(&keys, generation)?;
     let mut todo: Vec<(&String, &DeviceIdentity, &Vec<i64>)> = Vec::new();
     for (key, (identity, ids)) in &by_identity {
-        let cached = store.cached_matches(key, generation)?.and_then(|data| serde_json::from_str::<Vec<VulnMatch>>(&data).ok());
+        let cached = stored.remove(key).and_then(|data| serde_json::from_str::<Vec<VulnMatch>>(&data).ok());
         match cached {
             Some(matches) => assign(&mut out, ids, &matches),
             None => todo.push((key, identity, ids)),

@@ -130,6 +130,30 @@ fn run<C: postgres::GenericClient>(
     client.query(&statement, &params)?.iter().map(decode).collect()
 }
 
+/// A query over a list of keys with the whole list as one array parameter:
+/// its `IN ({})` becomes `= ANY($1)`, so any number of keys is one round trip.
+fn run_any<C: postgres::GenericClient>(
+    client: &mut C,
+    statements: &mut HashMap<String, Statement>,
+    query: &str,
+    keys: &[Value],
+) -> Result<Vec<Row>, postgres::Error> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statement = prepare(client, statements, &query.replace("IN ({})", "= ANY($1)"))?;
+    let ints: Option<Vec<i64>> = keys.iter().map(|k| if let Value::Int(i) = k { Some(*i) } else { None }).collect();
+    let rows = match ints {
+        Some(ints) => client.query(&statement, &[&ints])?,
+        None => {
+            let texts: Vec<Value> =
+                keys.iter().map(|k| if let Value::Int(i) = k { Value::Text(i.to_string()) } else { k.clone() }).collect();
+            client.query(&statement, &[&texts])?
+        }
+    };
+    rows.iter().map(decode).collect()
+}
+
 /// Appends one value in `COPY`'s text format.
 fn copy_field(value: &Value, out: &mut Vec<u8>) {
     match value {
@@ -168,6 +192,15 @@ impl Tx for PgTx<'_> {
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, VulnError> {
         let url = self.url;
         run(&mut self.tx, self.statements, sql, params).map_err(|source| VulnError::Postgres { url: url.to_string(), source })
+    }
+
+    fn query_in(&mut self, query: &str, keys: &[Value]) -> Result<Vec<Row>, VulnError> {
+        let url = self.url;
+        run_any(&mut self.tx, self.statements, query, keys).map_err(|source| VulnError::Postgres { url: url.to_string(), source })
+    }
+
+    fn exec_in(&mut self, statement: &str, keys: &[Value]) -> Result<(), VulnError> {
+        self.query_in(statement, keys).map(drop)
     }
 
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<(), VulnError> {
@@ -218,6 +251,12 @@ impl Backend for PgVulnDb {
         let mut client = lock(&self.client);
         let mut statements = lock(&self.statements);
         run(&mut *client, &mut statements, sql, params).map_err(|source| VulnError::Postgres { url: self.url.clone(), source })
+    }
+
+    fn query_in(&self, query: &str, keys: &[Value]) -> Result<Vec<Row>, VulnError> {
+        let mut client = lock(&self.client);
+        let mut statements = lock(&self.statements);
+        run_any(&mut *client, &mut statements, query, keys).map_err(|source| VulnError::Postgres { url: self.url.clone(), source })
     }
 
     fn begin(&mut self) -> Result<PgTx<'_>, VulnError> {

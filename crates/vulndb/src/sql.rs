@@ -120,6 +120,12 @@ pub trait Backend {
         Self: 'a;
     /// Rows of a query, outside any transaction.
     fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, VulnError>;
+    /// Rows of a query whose `IN ({})` stands for `keys` (all integers or
+    /// all texts), its only parameters: in chunks of placeholders, unless
+    /// the database takes the whole list as one array.
+    fn query_in(&self, query: &str, keys: &[Value]) -> Result<Vec<Row>, VulnError> {
+        in_chunks(|sql, params| self.query(sql, params), query, keys)
+    }
     /// Starts a write transaction that no other writer runs beside.
     fn begin(&mut self) -> Result<Self::Tx<'_>, VulnError>;
     /// Names the database in messages (a PostgreSQL password is hidden).
@@ -140,6 +146,14 @@ pub trait Tx {
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, VulnError>;
     /// Runs a statement.
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<(), VulnError>;
+    /// Rows of a query over a list of keys, as [`Backend::query_in`].
+    fn query_in(&mut self, query: &str, keys: &[Value]) -> Result<Vec<Row>, VulnError> {
+        in_chunks(|sql, params| self.query(sql, params), query, keys)
+    }
+    /// Runs a statement over a list of keys (`IN ({})`), as [`Backend::query_in`].
+    fn exec_in(&mut self, statement: &str, keys: &[Value]) -> Result<(), VulnError> {
+        in_chunks(|sql, params| self.exec(sql, params).map(|()| Vec::new()), statement, keys).map(drop)
+    }
     /// Runs several statements without parameters (migrations).
     fn batch(&mut self, sql: &str) -> Result<(), VulnError>;
     /// Adds many rows to `table`, values in `columns` order.
@@ -197,18 +211,31 @@ pub fn postgres_types(sql: &str) -> String {
 
 /// Rows of `query` for every chunk of `keys`, with `{}` in the query replaced
 /// by the chunk's placeholders (databases limit how many a statement takes).
-pub fn chunked<T>(
+pub fn in_chunks(
     mut run: impl FnMut(&str, &[Value]) -> Result<Vec<Row>, VulnError>,
     query: &str,
     keys: &[Value],
-    mut decode: impl FnMut(&Row) -> T,
-) -> Result<Vec<T>, VulnError> {
+) -> Result<Vec<Row>, VulnError> {
     let mut out = Vec::new();
     for chunk in keys.chunks(500) {
         let sql = query.replace("{}", &placeholders(1, chunk.len()));
-        out.extend(run(&sql, chunk)?.iter().map(&mut decode));
+        out.extend(run(&sql, chunk)?);
     }
     Ok(out)
+}
+
+/// Rows of a query over a list of keys ([`Backend::query_in`] or
+/// [`Tx::query_in`]), decoded.
+pub fn rows_in<T>(
+    run: impl FnOnce(&str, &[Value]) -> Result<Vec<Row>, VulnError>,
+    query: &str,
+    keys: &[Value],
+    decode: impl FnMut(&Row) -> T,
+) -> Result<Vec<T>, VulnError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(run(query, keys)?.iter().map(decode).collect())
 }
 
 #[cfg(test)]

@@ -320,6 +320,23 @@ pub fn operating_systems_match_their_cpe_products_as_far_as_known(backend: &impl
     assert_eq!(cves(&again, 1), ["CVE-2099-7001", "CVE-2099-7002"]);
 }
 
+pub fn the_match_cache_is_read_and_written_in_bulk(backend: &impl Backend) {
+    let mut db = backend.open();
+    // More identities than one statement takes placeholders on SQLite.
+    let entries: Vec<(String, String)> = (0..1200).map(|i| (format!("identity {i}"), format!("[{i}]"))).collect();
+    db.cache_matches(7, &entries).expect("cache");
+    let mut wanted: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+    wanted.push("never cached".into());
+    let cached = db.cached_matches(&wanted, 7).expect("cached");
+    assert_eq!(cached.len(), 1200);
+    assert_eq!(cached.get("identity 1199").map(String::as_str), Some("[1199]"));
+    assert!(db.cached_matches(&wanted, 8).expect("cached").is_empty(), "another generation's entries are not served");
+    // Entries of another generation are dropped when the cache is written again.
+    db.cache_matches(8, &entries[..2]).expect("cache");
+    assert_eq!(db.cached_matches(&wanted, 8).expect("cached").len(), 2);
+    assert!(db.cached_matches(&wanted, 7).expect("cached").is_empty());
+}
+
 /// The suite's tests for one backend.
 #[macro_export]
 macro_rules! vulndb_suite {
@@ -359,6 +376,10 @@ macro_rules! vulndb_suite {
         #[test]
         fn siemens_s7_300_matches_rest_on_facts_products_and_advisories() {
             suite::siemens_s7_300_matches_rest_on_facts_products_and_advisories(&$backend);
+        }
+        #[test]
+        fn the_match_cache_is_read_and_written_in_bulk() {
+            suite::the_match_cache_is_read_and_written_in_bulk(&$backend);
         }
         #[test]
         fn matches_are_cached_and_redone_when_facts_or_data_change() {
