@@ -59,7 +59,7 @@ impl DbArgs {
 /// `palisade vulndb` subcommands.
 #[derive(Subcommand)]
 pub enum VulndbCommand {
-    /// Import NVD CVE or CPE JSON 2.0 feeds (plain or .gz), CSAF 2.0 advisories and the CISA KEV catalog, from files or directories.
+    /// Import NVD CVE or CPE JSON 2.0 feeds (plain, .gz, or .zip archives as NVD publishes them), CSAF 2.0 advisories and the CISA KEV catalog, from files or directories.
     Import {
         #[command(flatten)]
         db: DbArgs,
