@@ -135,7 +135,15 @@ const EXPOSURE_MAX: f64 = 25.0;
 const CRITICALITY_MAX: f64 = 15.0;
 const ALERTS_MAX: f64 = 15.0;
 
-fn part(name: &str, points: f64, max: f64, reasons: Vec<String>) -> ScorePart {
+/// Reasons listed per part at most; the rest are counted in a last line.
+const MAX_REASONS: usize = 10;
+
+fn part(name: &str, points: f64, max: f64, mut reasons: Vec<String>) -> ScorePart {
+    if reasons.len() > MAX_REASONS {
+        let more = reasons.len() - (MAX_REASONS - 1);
+        reasons.truncate(MAX_REASONS - 1);
+        reasons.push(format!("and {more} more"));
+    }
     ScorePart { name: name.into(), points: (points.min(max) * 10.0).round() / 10.0, max, reasons }
 }
 
@@ -152,7 +160,9 @@ pub fn device_risk(site: &SiteData, d: &Device, recs: &Recommendations) -> Devic
         let kev: Vec<&str> = vulns.iter().filter(|m| m.kev.is_some()).map(|m| m.cve.as_str()).collect();
         if !kev.is_empty() {
             v += 15.0;
-            reasons.push(format!("known exploited: {}", kev.join(", ")));
+            let shown = kev.iter().take(MAX_REASONS).copied().collect::<Vec<_>>().join(", ");
+            let more = if kev.len() > MAX_REASONS { format!(" and {} more", kev.len() - MAX_REASONS) } else { String::new() };
+            reasons.push(format!("known exploited: {shown}{more}"));
         }
         let more_high = vulns.iter().filter(|m| m.score() >= 7.0).count().saturating_sub(1);
         if more_high > 0 {
@@ -192,17 +202,20 @@ pub fn device_risk(site: &SiteData, d: &Device, recs: &Recommendations) -> Devic
     };
     // Open alerts about the device.
     let mut a = 0.0;
-    let mut alerts = Vec::new();
+    let mut scored = Vec::new();
     for al in site.alerts_of(d) {
-        let points = match al.severity.as_str() {
+        let points: f64 = match al.severity.as_str() {
             "critical" => 15.0,
             "high" => 8.0,
             "medium" => 4.0,
             _ => 1.0,
         };
         a += points;
-        alerts.push(format!("alert {} {} ({}, +{points})", al.id, al.category, al.severity));
+        scored.push((points, al));
     }
+    // The most severe first: the list is cut after a few.
+    scored.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let alerts = scored.iter().map(|(points, al)| format!("alert {} {} ({}, +{points})", al.id, al.category, al.severity)).collect();
     let parts = vec![
         part("vulnerabilities", v, VULN_MAX, reasons),
         part("exposure", e, EXPOSURE_MAX, exposure),
@@ -405,6 +418,16 @@ impl Ord for Cost {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_reason_lists_are_cut_and_counted() {
+        let reasons: Vec<String> = (0..25).map(|i| format!("alert {i}")).collect();
+        let p = part("alerts", 30.0, ALERTS_MAX, reasons);
+        assert_eq!(p.reasons.len(), MAX_REASONS);
+        assert_eq!(p.reasons.first().map(String::as_str), Some("alert 0"));
+        assert_eq!(p.reasons.last().map(String::as_str), Some("and 16 more"));
+        assert_eq!(part("alerts", 1.0, ALERTS_MAX, vec!["one".into()]).reasons, vec!["one".to_string()]);
+    }
 
     fn with_model(model: &str) -> Device {
         let fact = palisade_engine::SourcedFact {
