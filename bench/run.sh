@@ -134,6 +134,8 @@ ROWS=()
 NOTES=()
 for tool in $TOOLS; do
     w="$OUT/$tool"
+    # Suricata and p0f append to their logs: each run starts from an empty folder.
+    rm -rf "$w"
     mkdir -p "$w"
     case "$tool" in
         palisade)
