@@ -280,7 +280,8 @@ pub fn analyze_into_with_progress(
                 }
                 bar.set_position(progress.bytes_done.load(Ordering::Relaxed));
                 bar.set_message(format!("{} packets", progress.packets.load(Ordering::Relaxed)));
-                std::thread::sleep(Duration::from_millis(100));
+                // Woken at once when the analysis ends (unpark below), so it never holds the end up.
+                std::thread::park_timeout(Duration::from_millis(100));
             }
         });
         (done, handle)
@@ -294,6 +295,7 @@ pub fn analyze_into_with_progress(
     });
     activity.sort();
     ticker.0.store(true, Ordering::Relaxed);
+    ticker.1.thread().unpark();
     let _ = ticker.1.join();
     bar.finish_and_clear();
     let elapsed = started.elapsed();
