@@ -3,85 +3,8 @@
 //! the SQLite side rewrites them to `?1`.
 
 use crate::StoreError;
-use std::borrow::Cow;
 
-/// A parameter or column value.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Value {
-    /// SQL NULL.
-    Null,
-    /// An integer (booleans are stored as 0/1).
-    Int(i64),
-    /// Text.
-    Text(String),
-}
-
-impl From<i64> for Value {
-    fn from(v: i64) -> Self {
-        Value::Int(v)
-    }
-}
-
-impl From<bool> for Value {
-    fn from(v: bool) -> Self {
-        Value::Int(i64::from(v))
-    }
-}
-
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Text(v.to_string())
-    }
-}
-
-impl From<String> for Value {
-    fn from(v: String) -> Self {
-        Value::Text(v)
-    }
-}
-
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Value::Null, Into::into)
-    }
-}
-
-/// One result row.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Row(pub Vec<Value>);
-
-impl Row {
-    /// Integer column `i` (0 when NULL or text).
-    pub fn int(&self, i: usize) -> i64 {
-        match self.0.get(i) {
-            Some(Value::Int(v)) => *v,
-            _ => 0,
-        }
-    }
-
-    /// Text column `i` (empty when NULL).
-    pub fn text(&self, i: usize) -> String {
-        match self.0.get(i) {
-            Some(Value::Text(v)) => v.clone(),
-            Some(Value::Int(v)) => v.to_string(),
-            _ => String::new(),
-        }
-    }
-
-    /// Text column `i`, `None` when NULL.
-    pub fn opt_text(&self, i: usize) -> Option<String> {
-        match self.0.get(i) {
-            Some(Value::Text(v)) => Some(v.clone()),
-            Some(Value::Int(v)) => Some(v.to_string()),
-            _ => None,
-        }
-    }
-
-    /// Boolean column `i` (stored as 0/1).
-    pub fn flag(&self, i: usize) -> bool {
-        self.int(i) != 0
-    }
-}
+pub(crate) use crate::sql::{sqlite_placeholders, Row, Value};
 
 /// Runs statements on either database.
 pub(crate) trait Db {
@@ -121,23 +44,6 @@ pub(crate) trait Db {
     }
 }
 
-/// Rewrites `$1` placeholders to SQLite's `?1`.
-pub(crate) fn sqlite_placeholders(sql: &str) -> Cow<'_, str> {
-    if !sql.contains('$') {
-        return Cow::Borrowed(sql);
-    }
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(|n| n.is_ascii_digit()) {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// Builds a statement with parameters, numbering placeholders as it goes.
 #[derive(Default)]
 pub(crate) struct Query {
@@ -172,8 +78,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_are_rewritten_for_sqlite() {
-        assert_eq!(sqlite_placeholders("SELECT $1, $12 WHERE a = '$x'"), "SELECT ?1, ?12 WHERE a = '$x'");
+    fn queries_number_their_placeholders() {
         let mut q = Query::new("SELECT * FROM t WHERE a = ");
         q.bind(3).push(" AND b = ").bind("x");
         assert_eq!(q.sql, "SELECT * FROM t WHERE a = $1 AND b = $2");

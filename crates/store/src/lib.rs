@@ -13,6 +13,7 @@ mod jobs;
 mod postgres;
 mod rows;
 mod sqlite;
+pub mod sql;
 mod sync;
 
 pub use alerts::{AlertFilter, AlertStore};

@@ -11,7 +11,7 @@ use crate::rows::{
 use crate::{AnalysisRecord, EventFilter, Store, StoreError};
 use palisade_engine::{ActivityLog, Device, EventRecord, ExternalEndpoint, Inventory, Observations};
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::{IsNull, ToSql, Type};
+use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Transaction};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -117,22 +117,6 @@ CREATE TABLE obs_links (client TEXT NOT NULL, server TEXT NOT NULL, service TEXT
                         last_ns BIGINT NOT NULL, packets BIGINT NOT NULL, bytes BIGINT NOT NULL, operations TEXT NOT NULL,
                         PRIMARY KEY (client, server, service));
 "#;
-
-/// A NULL that PostgreSQL accepts for a parameter of any type.
-#[derive(Debug)]
-struct AnyNull;
-
-impl ToSql for AnyNull {
-    fn to_sql(&self, _: &Type, _: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(IsNull::Yes)
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    postgres::types::to_sql_checked!();
-}
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -410,28 +394,9 @@ impl PgStore {
     }
 }
 
-fn pg_params(params: &[Value]) -> Vec<Box<dyn ToSql + Sync>> {
-    params
-        .iter()
-        .map(|v| -> Box<dyn ToSql + Sync> {
-            match v {
-                Value::Null => Box::new(AnyNull),
-                Value::Int(i) => Box::new(*i),
-                Value::Text(t) => Box::new(t.clone()),
-            }
-        })
-        .collect()
-}
-
-fn pg_value(row: &postgres::Row, i: usize) -> Result<Value, postgres::Error> {
-    let ty = row.columns().get(i).map(|c| c.type_().clone()).unwrap_or(Type::TEXT);
-    Ok(match ty {
-        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::Int),
-        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map_or(Value::Null, |v| Value::Int(v.into())),
-        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map_or(Value::Null, |v| Value::Int(v.into())),
-        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, |v| Value::Int(v.into())),
-        _ => row.try_get::<_, Option<String>>(i)?.map_or(Value::Null, Value::Text),
-    })
+/// Parameters as the PostgreSQL client takes them.
+fn pg_refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
 impl Db for PgStore {
@@ -441,20 +406,15 @@ impl Db for PgStore {
 
     fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let e = self.err();
-        let boxed = pg_params(params);
-        let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+        let refs = pg_refs(params);
         let mut client = self.client();
         let statement = self.statement(&mut client, sql).map_err(&e)?;
         let rows = client.query(&statement, &refs).map_err(&e)?;
-        rows.iter()
-            .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect::<Result<Vec<_>, _>>().map(Row))
-            .collect::<Result<_, _>>()
-            .map_err(e)
+        rows.iter().map(crate::sql::pg_row).collect::<Result<_, _>>().map_err(e)
     }
 
     fn exec(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
-        let boxed = pg_params(params);
-        let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+        let refs = pg_refs(params);
         let mut client = self.client();
         let statement = self.statement(&mut client, sql).map_err(self.err())?;
         client.execute(&statement, &refs).map_err(self.err())

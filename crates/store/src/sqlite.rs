@@ -288,14 +288,6 @@ impl SqliteStore {
     }
 }
 
-fn sqlite_value(v: &Value) -> rusqlite::types::Value {
-    match v {
-        Value::Null => rusqlite::types::Value::Null,
-        Value::Int(i) => rusqlite::types::Value::Integer(*i),
-        Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
-    }
-}
-
 impl Db for SqliteStore {
     fn scope(&self) -> i64 {
         self.site
@@ -305,7 +297,7 @@ impl Db for SqliteStore {
         let e = self.err();
         let mut stmt = self.conn.prepare_cached(&sqlite_placeholders(sql)).map_err(&e)?;
         let columns = stmt.column_count();
-        let mut rows = stmt.query(params_from_iter(params.iter().map(sqlite_value))).map_err(&e)?;
+        let mut rows = stmt.query(params_from_iter(params)).map_err(&e)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(&e)? {
             let mut row = Vec::with_capacity(columns);
@@ -325,7 +317,7 @@ impl Db for SqliteStore {
     fn exec(&self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let e = self.err();
         let mut stmt = self.conn.prepare_cached(&sqlite_placeholders(sql)).map_err(&e)?;
-        Ok(stmt.execute(params_from_iter(params.iter().map(sqlite_value))).map_err(&e)? as u64)
+        Ok(stmt.execute(params_from_iter(params)).map_err(&e)? as u64)
     }
 }
 

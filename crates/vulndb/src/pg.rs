@@ -5,7 +5,7 @@
 use crate::sql::{postgres_types, Backend, Row, Tx, Value};
 use crate::VulnError;
 use palisade_store::redact_url;
-use postgres::types::{IsNull, ToSql, Type};
+use postgres::types::ToSql;
 use postgres::{Client, NoTls, Statement};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -50,58 +50,6 @@ impl PgVulnDb {
     }
 }
 
-impl ToSql for Value {
-    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Int(v) => match *ty {
-                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
-                Type::FLOAT8 => (*v as f64).to_sql(ty, out),
-                Type::BOOL => (*v != 0).to_sql(ty, out),
-                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => v.to_string().to_sql(ty, out),
-                _ => v.to_sql(ty, out),
-            },
-            Value::Real(v) => match *ty {
-                Type::FLOAT4 => (*v as f32).to_sql(ty, out),
-                _ => v.to_sql(ty, out),
-            },
-            Value::Text(v) => without_nul(v).as_ref().to_sql(ty, out),
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    postgres::types::to_sql_checked!();
-}
-
-/// PostgreSQL text cannot hold NUL characters; they are dropped.
-fn without_nul(text: &str) -> Cow<'_, str> {
-    if text.contains('\0') {
-        Cow::Owned(text.replace('\0', ""))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
-
-fn decode(row: &postgres::Row) -> Result<Row, postgres::Error> {
-    let mut out = Vec::with_capacity(row.len());
-    for (i, column) in row.columns().iter().enumerate() {
-        out.push(match *column.type_() {
-            Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::Int),
-            Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map_or(Value::Null, |v| Value::Int(v.into())),
-            Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map_or(Value::Null, |v| Value::Int(v.into())),
-            Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, |v| Value::Int(v.into())),
-            Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map_or(Value::Null, Value::Real),
-            Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map_or(Value::Null, |v| Value::Real(v.into())),
-            _ => row.try_get::<_, Option<String>>(i)?.map_or(Value::Null, Value::Text),
-        });
-    }
-    Ok(Row(out))
-}
-
 /// The prepared statement for `sql`, preparing it the first time on this connection.
 fn prepare<C: postgres::GenericClient>(
     client: &mut C,
@@ -127,7 +75,7 @@ fn run<C: postgres::GenericClient>(
 ) -> Result<Vec<Row>, postgres::Error> {
     let statement = prepare(client, statements, sql)?;
     let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-    client.query(&statement, &params)?.iter().map(decode).collect()
+    client.query(&statement, &params)?.iter().map(palisade_store::sql::pg_row).collect()
 }
 
 /// A query over a list of keys with the whole list as one array parameter:
@@ -151,7 +99,7 @@ fn run_any<C: postgres::GenericClient>(
             client.query(&statement, &[&texts])?
         }
     };
-    rows.iter().map(decode).collect()
+    rows.iter().map(palisade_store::sql::pg_row).collect()
 }
 
 /// Appends one value in `COPY`'s text format.

@@ -7,110 +7,13 @@
 use crate::VulnError;
 use std::borrow::Cow;
 
-/// A parameter or column value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    /// SQL NULL.
-    Null,
-    /// An integer (flags are stored as 0/1).
-    Int(i64),
-    /// A floating-point number.
-    Real(f64),
-    /// Text.
-    Text(String),
-}
-
-impl From<i64> for Value {
-    fn from(v: i64) -> Self {
-        Value::Int(v)
-    }
-}
-
-impl From<bool> for Value {
-    fn from(v: bool) -> Self {
-        Value::Int(i64::from(v))
-    }
-}
-
-impl From<f64> for Value {
-    fn from(v: f64) -> Self {
-        Value::Real(v)
-    }
-}
-
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Text(v.to_string())
-    }
-}
-
-impl From<&String> for Value {
-    fn from(v: &String) -> Self {
-        Value::Text(v.clone())
-    }
-}
-
-impl From<String> for Value {
-    fn from(v: String) -> Self {
-        Value::Text(v)
-    }
-}
-
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Value::Null, Into::into)
-    }
-}
+pub use palisade_store::sql::{sqlite_placeholders, Row, Value};
 
 /// Builds an array of parameters from values of mixed types.
 macro_rules! values {
     ($($v:expr),* $(,)?) => { [$($crate::sql::Value::from($v)),*] };
 }
 pub(crate) use values;
-
-/// One result row.
-#[derive(Clone, Debug, Default)]
-pub struct Row(pub Vec<Value>);
-
-impl Row {
-    /// Integer column `i` (0 when NULL or not a number).
-    pub fn int(&self, i: usize) -> i64 {
-        match self.0.get(i) {
-            Some(Value::Int(v)) => *v,
-            Some(Value::Text(v)) => v.parse().unwrap_or(0),
-            _ => 0,
-        }
-    }
-
-    /// Flag column `i` (stored as 0/1).
-    pub fn flag(&self, i: usize) -> bool {
-        self.int(i) != 0
-    }
-
-    /// Text column `i`, `None` when NULL.
-    pub fn opt_text(&self, i: usize) -> Option<String> {
-        match self.0.get(i) {
-            Some(Value::Text(v)) => Some(v.clone()),
-            Some(Value::Int(v)) => Some(v.to_string()),
-            Some(Value::Real(v)) => Some(v.to_string()),
-            _ => None,
-        }
-    }
-
-    /// Text column `i` (empty when NULL).
-    pub fn text(&self, i: usize) -> String {
-        self.opt_text(i).unwrap_or_default()
-    }
-
-    /// Number column `i`, `None` when NULL.
-    pub fn opt_real(&self, i: usize) -> Option<f64> {
-        match self.0.get(i) {
-            Some(Value::Real(v)) => Some(*v),
-            Some(Value::Int(v)) => Some(*v as f64),
-            _ => None,
-        }
-    }
-}
 
 /// A database that holds the `vdb_*` tables.
 pub trait Backend {
@@ -160,23 +63,6 @@ pub trait Tx {
     fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), VulnError>;
     /// Makes the transaction's writes visible.
     fn commit(self) -> Result<(), VulnError>;
-}
-
-/// Rewrites `$1` placeholders to SQLite's `?1`.
-pub fn sqlite_placeholders(sql: &str) -> Cow<'_, str> {
-    if !sql.contains('$') {
-        return Cow::Borrowed(sql);
-    }
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// `$first, $first+1, …` for `count` parameters.
@@ -244,7 +130,6 @@ mod tests {
 
     #[test]
     fn placeholders_and_types_are_translated() {
-        assert_eq!(sqlite_placeholders("SELECT $1, $12 WHERE a = '$x'"), "SELECT ?1, ?12 WHERE a = '$x'");
         assert_eq!(placeholders(2, 3), "$2, $3, $4");
         assert_eq!(
             postgres_types("CREATE TABLE t (id INTEGER PRIMARY KEY, s REAL, INTEGERS TEXT, real_x REAL);"),

@@ -3,7 +3,7 @@
 
 use crate::sql::{sqlite_placeholders, Backend, Row, Tx, Value};
 use crate::VulnError;
-use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 
@@ -26,17 +26,6 @@ impl SqliteVulnDb {
         let mut db = SqliteVulnDb { conn, path: name };
         crate::db::migrate(&mut db)?;
         Ok(db)
-    }
-}
-
-impl rusqlite::ToSql for Value {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self {
-            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-            Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
-            Value::Real(v) => ToSqlOutput::Borrowed(ValueRef::Real(*v)),
-            Value::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
-        })
     }
 }
 
