@@ -12,8 +12,8 @@ mod db;
 mod jobs;
 mod postgres;
 mod rows;
-mod sqlite;
 pub mod sql;
+mod sqlite;
 mod sync;
 
 pub use alerts::{AlertFilter, AlertStore};
